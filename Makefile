@@ -1,0 +1,40 @@
+# The two commands: `make demo` and `make test`. Each sets up everything first:
+# system packages (with apt, when run as root and missing), then .venv with
+# torch and the project with all its CPU extras.
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SYSTEM_PACKAGES := bubblewrap docker.io chromium
+TORCH := torch==2.13.0
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: demo test setup system-packages lint
+
+demo: setup
+	$(VENV)/bin/agentgym demo
+
+test: setup
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+setup: system-packages $(VENV)/.installed
+
+system-packages:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		echo "installing system packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else \
+		echo "missing system packages:$$missing (run as root, or: sudo apt-get install$$missing)"; \
+	fi
+
+$(VENV)/.installed: pyproject.toml setup.py
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q -e '.[all]'
+	touch $@

@@ -1,0 +1,75 @@
+"""agentgym: multi-turn text environments, sandboxes and trainers for LLM agents.
+
+Example:
+    >>> import agentgym
+    >>> env = agentgym.make("guess")
+    >>> obs, info = env.reset(seed=0, options={"split": "test", "task_id": 1})
+    >>> while True:
+    ...     obs, reward, terminated, truncated, info = env.step(env.unwrapped.expert_action())
+    ...     if terminated or truncated:
+    ...         break
+    >>> obs, reward
+    ('Correct! The number was 10.', 1.0)
+"""
+
+__version__ = "0.1.0"
+
+from agentgym.core import INFO_KEYS, TextEnv, state_digest
+from agentgym.episode import SPLITS, ResetOptions
+from agentgym.exceptions import (
+    AgentGymError,
+    ConfigError,
+    ContractError,
+    EnvCrashedError,
+    MissingDependencyError,
+    SnapshotError,
+    StepTimeoutError,
+    UnknownEnvError,
+)
+from agentgym.multiagent import TextAECEnv, seat
+from agentgym.records import (
+    EpisodeGroup,
+    Message,
+    Step,
+    Trajectory,
+    TrajectoryWriter,
+    load_trajectories,
+    to_dataset,
+)
+from agentgym.registry import EnvInfo, list_envs, make, register
+
+import agentgym.environments  # noqa: E402, F401  (registers every environment)
+
+__all__ = [
+    "__version__",
+    # contract
+    "INFO_KEYS",
+    "SPLITS",
+    "ResetOptions",
+    "TextAECEnv",
+    "TextEnv",
+    "seat",
+    "state_digest",
+    # registry
+    "EnvInfo",
+    "list_envs",
+    "make",
+    "register",
+    # records
+    "EpisodeGroup",
+    "Message",
+    "Step",
+    "Trajectory",
+    "TrajectoryWriter",
+    "load_trajectories",
+    "to_dataset",
+    # errors
+    "AgentGymError",
+    "ConfigError",
+    "ContractError",
+    "EnvCrashedError",
+    "MissingDependencyError",
+    "SnapshotError",
+    "StepTimeoutError",
+    "UnknownEnvError",
+]

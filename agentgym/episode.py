@@ -1,0 +1,163 @@
+"""What single- and multi-agent envs share: task splits, the episode log, snapshots.
+
+:class:`EpisodeMixin` selects the task from ``reset`` options, keeps a log of
+the episode (generator state at reset, options, actions) and implements
+``snapshot()``/``restore()`` on top of it: native when the env implements
+``_get_state``/``_set_state``, otherwise by replaying the log.
+"""
+
+from __future__ import annotations
+
+import copy
+import pickle
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agentgym.exceptions import ConfigError, ContractError, SnapshotError
+
+Split = Literal["train", "valid", "test"]
+SPLITS: tuple[Split, ...] = ("train", "valid", "test")
+
+
+class ResetOptions(BaseModel):
+    """The ``options`` of ``reset``.
+
+    Environments with options of their own subclass this model and name the
+    subclass in their ``options_model``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    split: Split = Field("train", description="Which task split to draw from.")
+    task_id: int | None = Field(
+        None, ge=0, description="Index of the task in its split; drawn from the env's RNG if None."
+    )
+
+
+class Episode:
+    """Bookkeeping of the episode in progress (restored with snapshots)."""
+
+    def __init__(self, options: ResetOptions, rng_at_reset: dict[str, Any]) -> None:
+        self.options = options
+        self.rng_at_reset = rng_at_reset
+        self.actions: list[Any] = []
+        self.elapsed = 0
+        self.done = False
+        self.last_info: dict[str, Any] = {}
+        self.last_observation = ""
+
+
+class _Replay:
+    def __reduce__(self) -> str:
+        return "REPLAY"
+
+
+REPLAY = _Replay()
+"""Marks a snapshot with no native state: restore replays the episode log."""
+
+
+class EpisodeMixin:
+    """Task selection, episode log and snapshots for an env with ``np_random``."""
+
+    data_version: ClassVar[str] = "1"
+    """Version of the env's task data and rules; recorded in every trajectory."""
+    options_model: ClassVar[type[ResetOptions]] = ResetOptions
+    """The pydantic model that validates ``reset(options=...)``."""
+
+    splits: Mapping[str, int]
+    """Number of tasks in each split (set in ``__init__``); splits never share a task."""
+    np_random: np.random.Generator
+    _episode: Episode | None = None
+
+    def _begin(self, task_id: int, options: ResetOptions) -> Any:
+        """Start the episode's task (the env's reset body); implemented by the base classes."""
+        raise NotImplementedError
+
+    def _replay_step(self, action: Any) -> None:
+        """Apply one logged action during a replay."""
+        raise NotImplementedError
+
+    def _get_state(self) -> Any:
+        """The env's own state, picklable, for native snapshots (default: replay)."""
+        raise NotImplementedError
+
+    def _set_state(self, state: Any) -> None:
+        """Restore what :meth:`_get_state` returned."""
+        raise NotImplementedError
+
+    def _select_task(self, options: dict[str, Any] | None) -> tuple[int, ResetOptions]:
+        """Validate reset options and pick the task (drawn from ``np_random`` when not given)."""
+        try:
+            opts = self.options_model.model_validate(options or {})
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "options"
+            raise ConfigError(f"invalid reset options {options!r}: {where}: {first['msg']}") from err
+        n_tasks = self.splits.get(opts.split, 0)
+        if n_tasks < 1:
+            raise ConfigError(f"{type(self).__name__} has no tasks in split {opts.split!r}")
+        if opts.task_id is None:
+            task_id = int(self.np_random.integers(n_tasks))
+        elif opts.task_id >= n_tasks:
+            raise ConfigError(
+                f"task_id {opts.task_id} is out of range: split {opts.split!r} "
+                f"has {n_tasks} tasks (0..{n_tasks - 1})"
+            )
+        else:
+            task_id = opts.task_id
+        opts = opts.model_copy(update={"task_id": task_id})
+        self._episode = Episode(options=opts, rng_at_reset=self._rng_state())
+        return task_id, opts
+
+    def snapshot(self) -> bytes:
+        """The current state as bytes that :meth:`restore` accepts.
+
+        Native when the env implements ``_get_state``; otherwise a replay record
+        (the generator state at reset, the options and the actions so far).
+        Snapshots are pickles: restore only snapshots you made or that the env
+        server signed.
+        """
+        if self._episode is None:
+            raise ContractError("call reset() before snapshot()")
+        try:
+            native = self._get_state()
+        except NotImplementedError:
+            native = REPLAY
+        record = {
+            "env": type(self).__qualname__,
+            "data_version": self.data_version,
+            "episode": self._episode,
+            "rng": self._rng_state(),
+            "native": native,
+        }
+        return pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def restore(self, snapshot: bytes) -> None:
+        """Return to the state a :meth:`snapshot` captured."""
+        try:
+            record = pickle.loads(snapshot)
+            env_name, version = record["env"], record["data_version"]
+        except Exception as err:
+            raise SnapshotError(f"not an agentgym snapshot: {err}") from err
+        if env_name != type(self).__qualname__ or version != self.data_version:
+            raise SnapshotError(
+                f"snapshot of {env_name} (data {version}) cannot be restored into "
+                f"{type(self).__qualname__} (data {self.data_version})"
+            )
+        episode: Episode = copy.deepcopy(record["episode"])
+        if record["native"] is REPLAY:
+            self.np_random.bit_generator.state = episode.rng_at_reset
+            self._episode = Episode(episode.options, episode.rng_at_reset)
+            self._begin(episode.options.task_id, episode.options)
+            for action in episode.actions:
+                self._replay_step(action)
+        else:
+            self._set_state(record["native"])
+        self._episode = episode
+        self.np_random.bit_generator.state = record["rng"]
+
+    def _rng_state(self) -> dict[str, Any]:
+        return copy.deepcopy(self.np_random.bit_generator.state)

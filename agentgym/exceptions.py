@@ -1,0 +1,77 @@
+"""Every error agentgym raises on purpose.
+
+Each class also inherits the builtin it refines, so ``except ValueError`` keeps
+working for callers that do not know agentgym. Messages say what was wrong and
+how to fix it; the command line prints them as one line with no traceback.
+"""
+
+from __future__ import annotations
+
+
+class AgentGymError(Exception):
+    """Base class of agentgym's errors.
+
+    Attributes:
+        hint: an optional next step for the user, printed by the CLI under the message.
+    """
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+class UnknownEnvError(AgentGymError, LookupError):
+    """An environment id or alias that is not registered."""
+
+
+class ConfigError(AgentGymError, ValueError):
+    """A configuration value or argument that cannot be used."""
+
+
+class ContractError(AgentGymError, TypeError):
+    """An environment or policy broke the agentgym contract (a bug in that code)."""
+
+
+class MissingDependencyError(AgentGymError, ImportError):
+    """An optional dependency (an extra) is not installed."""
+
+
+class EnvCrashedError(AgentGymError, RuntimeError):
+    """An environment, its worker or its server failed while running an episode."""
+
+
+class StepTimeoutError(AgentGymError, TimeoutError):
+    """An environment step or a policy call ran past its time limit."""
+
+
+class SessionNotFoundError(AgentGymError, LookupError):
+    """An env-server session id that does not exist or has expired."""
+
+
+class SnapshotError(AgentGymError, ValueError):
+    """A snapshot that cannot be restored into this environment."""
+
+
+def require(module: str, extra: str):
+    """Import an optional dependency or fail with the extra that provides it.
+
+    Args:
+        module: the module to import, e.g. ``"torch"``.
+        extra: the agentgym extra that installs it, e.g. ``"train"``.
+
+    Returns:
+        The imported module.
+
+    Example:
+        >>> require("json", extra="dev").__name__
+        'json'
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise MissingDependencyError(
+            f"{module} is not installed ({err})",
+            hint=f"pip install 'agentgym[{extra}]'",
+        ) from err

@@ -1,0 +1,355 @@
+"""The multi-agent contract (:class:`TextAECEnv`, a PettingZoo AEC env) and :func:`seat`.
+
+A ``TextAECEnv`` is a PettingZoo ``AECEnv`` whose observations and actions are
+strings and whose ``infos[agent]`` carry the keys of the single-agent contract.
+:func:`seat` turns one seat of such a game into a :class:`~agentgym.core.TextEnv`
+whose other seats are played by given players: built-in bots, random players,
+a frozen copy of the learner, or any agentgym policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import warnings
+
+from gymnasium.utils import seeding
+from pettingzoo import AECEnv
+from pydantic import ConfigDict
+
+from agentgym.core import TextEnv, check_info
+from agentgym.episode import EpisodeMixin, ResetOptions
+from agentgym.exceptions import ConfigError, ContractError
+from agentgym.policies.base import Policy, Query, SamplingParams
+from agentgym.prompting import HistoryItem, PromptConfig, parse_action, render_messages
+from agentgym.spaces import UnicodeText
+
+
+class TextObservation(str):
+    """A ``str`` observation that PettingZoo's ``api_test`` can check.
+
+    ``api_test`` compares ``observation.dtype`` with the space's ``dtype``;
+    strings have none, so AEC observations carry ``dtype = None`` like
+    :class:`~agentgym.spaces.UnicodeText`. In every other respect it is a str.
+    """
+
+    dtype = None
+
+
+class AECResetOptions(ResetOptions):
+    """Reset options of multi-agent games: unknown keys are ignored with a warning.
+
+    PettingZoo's ``api_test`` resets with options of its own, so games cannot
+    refuse them as single-agent envs do.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    def model_post_init(self, context: Any) -> None:
+        if self.model_extra:
+            warnings.warn(f"ignored unknown reset options {sorted(self.model_extra)}", stacklevel=4)
+
+
+class TextAECEnv(EpisodeMixin, AECEnv):
+    """Base class of multi-agent text games (PettingZoo AEC).
+
+    Subclasses set ``possible_agents`` and ``splits`` in ``__init__`` and
+    implement ``_observe(agent)``, ``_reset`` (set ``agents``, ``rewards``, ``terminations``,
+    ``truncations``, ``infos``, ``agent_selection``) and ``_step`` (apply the
+    selected agent's action, set ``rewards`` of this step and advance
+    ``agent_selection``). The base class seeds, picks the task, zeroes and
+    accumulates rewards, handles dead agents, and snapshots by replay unless the
+    game implements ``_get_state``/``_set_state``. An invalid command must not
+    raise: it becomes the game's no-op with ``invalid_action=True`` in the
+    acting agent's info.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "is_parallelizable": False}
+    options_model = AECResetOptions
+    bots: ClassVar[Mapping[str, Callable[..., Player]]] = {}
+    """Built-in players by name; ``bots[name](env, agent, seed)`` makes one."""
+
+    def __init__(
+        self, *, max_action_length: int = 4096, max_observation_length: int = 65536
+    ) -> None:
+        super().__init__()
+        self._action_space = UnicodeText(max_action_length)
+        self._observation_space = UnicodeText(max_observation_length)
+        self.np_random, _ = seeding.np_random(None)
+
+    def observation_space(self, agent: str) -> UnicodeText:
+        return self._observation_space
+
+    def action_space(self, agent: str) -> UnicodeText:
+        return self._action_space
+
+    def _reset(self, task_id: int, options: ResetOptions) -> None:
+        raise NotImplementedError
+
+    def _step(self, action: str) -> None:
+        raise NotImplementedError
+
+    def _observe(self, agent: str) -> str:
+        """What ``agent`` sees now."""
+        raise NotImplementedError
+
+    def observe(self, agent: str) -> str:
+        return TextObservation(self._observe(agent))
+
+    def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> None:
+        if seed is not None:
+            self.np_random, _ = seeding.np_random(seed)
+        task_id, opts = self._select_task(options)
+        self._begin(task_id, opts)
+
+    def _begin(self, task_id: int, options: ResetOptions) -> None:
+        self._reset(task_id, options)
+        self._cumulative_rewards = {a: 0.0 for a in self.agents}
+        for agent in self.agents:
+            check_info(self.infos[agent], f"{type(self).__name__}._reset (infos[{agent!r}])")
+
+    def step(self, action: str | None) -> None:
+        if self._episode is None:
+            raise ContractError("call reset() before step()")
+        agent = self.agent_selection
+        self._episode.actions.append(action)
+        if self.terminations[agent] or self.truncations[agent]:
+            self._was_dead_step(action)
+            return
+        if not isinstance(action, str):
+            raise ContractError(f"actions are str, got {type(action).__name__}: {action!r}")
+        self._cumulative_rewards[agent] = 0.0
+        self.rewards = {a: 0.0 for a in self.agents}
+        self._step(action)
+        self._accumulate_rewards()
+        for a in self.agents:
+            check_info(self.infos[a], f"{type(self).__name__}._step (infos[{a!r}])")
+
+    def _replay_step(self, action: str | None) -> None:
+        self.step(action)
+
+    def render(self) -> str | None:
+        return self.observe(self.agent_selection) if self.agents else None
+
+    def close(self) -> None:
+        pass
+
+
+@runtime_checkable
+class Player(Protocol):
+    """Plays one seat: an action from the seat's observation and info."""
+
+    def act(self, observation: str, info: dict[str, Any]) -> str: ...
+
+
+class PolicyPlayer:
+    """Any agentgym policy as a player, prompted with the seat's history.
+
+    Use a frozen copy of the learner's model for self-play.
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        prompt: PromptConfig | None = None,
+        sampling: SamplingParams | None = None,
+    ) -> None:
+        self.policy = policy
+        self.prompt = prompt or PromptConfig()
+        self.sampling = sampling or SamplingParams()
+        self.history: list[HistoryItem] = []
+
+    def reset(self, seed: int | None = None) -> None:
+        self.history = []
+
+    def act(self, observation: str, info: dict[str, Any]) -> str:
+        messages = []
+        if self.policy.wants_messages:
+            messages = render_messages(
+                str(info.get("task", "")),
+                self.history,
+                observation,
+                info.get("admissible_actions"),
+                self.prompt,
+            )
+        query = Query(observation, info, messages, len(self.history))
+        gen = self.policy.generate([query], self.sampling)[0]
+        self.history.append(HistoryItem(observation, gen.text))
+        if gen.action is not None:
+            return gen.action
+        parsed = parse_action(gen.text, self.prompt.action_format, gen.tool_calls)
+        return parsed.action if parsed.valid else gen.text.strip()
+
+
+class RandomPlayer:
+    """Uniform over the seat's admissible actions (or its game's ``random_action``)."""
+
+    def __init__(self, env: TextAECEnv, agent: str, seed: int | None = None) -> None:
+        self.env = env
+        self.rng, _ = seeding.np_random(seed)
+
+    def reset(self, seed: int | None = None) -> None:
+        self.rng, _ = seeding.np_random(seed)
+
+    def act(self, observation: str, info: dict[str, Any]) -> str:
+        actions = info.get("admissible_actions")
+        if not actions:
+            raise ConfigError("a random player needs admissible actions in the seat's info")
+        return actions[int(self.rng.integers(len(actions)))]
+
+
+PlayerSpec = str | Player | Policy | Callable[[str, dict[str, Any]], str]
+
+
+class SeatEnv(TextEnv):
+    """One seat of a :class:`TextAECEnv` as a single-agent :class:`TextEnv`.
+
+    The learner's reward is what the game paid it since its last action; the
+    episode ends when the learner is done. ``info["seat"]`` names its seat.
+    """
+
+    def __init__(
+        self,
+        game: TextAECEnv,
+        learner: str = "random",
+        others: PlayerSpec | Mapping[str, PlayerSpec] = "random",
+        max_steps: int = 1000,
+    ) -> None:
+        super().__init__(
+            max_steps=max_steps,
+            max_action_length=game.action_space(game.possible_agents[0]).max_length,
+            max_observation_length=game.observation_space(game.possible_agents[0]).max_length,
+        )
+        if learner != "random" and learner not in game.possible_agents:
+            raise ConfigError(
+                f"learner {learner!r} is not a seat of this game; seats: {game.possible_agents}"
+            )
+        self.game = game
+        self.learner_choice = learner
+        self.others = others
+        self.splits = game.splits
+        self.data_version = game.data_version
+        self.seat = game.possible_agents[0]
+        self.players: dict[str, Player] = {}
+
+    def _reset(self, task_id: int, options: ResetOptions) -> tuple[str, dict[str, Any]]:
+        game = self.game
+        seed = int(self.np_random.integers(2**31))
+        game.reset(seed=seed, options={"split": options.split, "task_id": options.task_id})
+        agents = list(game.possible_agents)
+        self.seat = (
+            agents[int(self.np_random.integers(len(agents)))]
+            if self.learner_choice == "random"
+            else self.learner_choice
+        )
+        self.players = {}
+        for agent in agents:
+            if agent == self.seat:
+                continue
+            spec = self.others.get(agent, "random") if isinstance(self.others, Mapping) else self.others
+            player = self._make_player(spec, agent, int(self.np_random.integers(2**31)))
+            self.players[agent] = player
+        self._advance()
+        return str(game.observe(self.seat)), self._info()
+
+    def _step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        game = self.game
+        game.step(action)
+        self._advance()
+        reward = float(game._cumulative_rewards.get(self.seat, 0.0))
+        terminated = bool(game.terminations.get(self.seat, True))
+        truncated = bool(game.truncations.get(self.seat, False))
+        return str(game.observe(self.seat)), reward, terminated, truncated, self._info()
+
+    def _advance(self) -> None:
+        """Let the other seats play until it is the learner's turn or the learner is done."""
+        game = self.game
+        while game.agents and game.agent_selection != self.seat:
+            if game.terminations.get(self.seat) or game.truncations.get(self.seat):
+                break
+            agent = game.agent_selection
+            if game.terminations[agent] or game.truncations[agent]:
+                game.step(None)
+                continue
+            player = self.players[agent]
+            game.step(player.act(game.observe(agent), game.infos[agent]))
+
+    def _info(self) -> dict[str, Any]:
+        info = dict(self.game.infos.get(self.seat) or self._last_known_info())
+        info["seat"] = self.seat
+        return info
+
+    def _last_known_info(self) -> dict[str, Any]:
+        assert self._episode is not None
+        return {**self._episode.last_info, "admissible_actions": []}
+
+    def _make_player(self, spec: PlayerSpec, agent: str, seed: int) -> Player:
+        if isinstance(spec, str):
+            if spec == "random":
+                return RandomPlayer(self.game, agent, seed)
+            if spec not in self.game.bots:
+                raise ConfigError(
+                    f"unknown player {spec!r}; this game's bots: {sorted(self.game.bots)} or 'random'"
+                )
+            return self.game.bots[spec](self.game, agent, seed)
+        if isinstance(spec, Policy):
+            return PolicyPlayer(spec)
+        if isinstance(spec, Player):
+            if hasattr(spec, "reset"):
+                spec.reset(seed)
+            return spec
+        if callable(spec):
+            return _CallablePlayer(spec)
+        raise ConfigError(f"{spec!r} is not a player: give a bot name, a policy or a callable")
+
+    def expert_action(self) -> str:
+        expert = getattr(self.game, "expert_action", None)
+        if expert is None:
+            raise ContractError(f"{type(self.game).__name__} has no expert policy")
+        return expert(self.seat)
+
+
+class _CallablePlayer:
+    def __init__(self, fn: Callable[[str, dict[str, Any]], str]) -> None:
+        self.fn = fn
+
+    def act(self, observation: str, info: dict[str, Any]) -> str:
+        return self.fn(observation, info)
+
+
+def seat(
+    game: TextAECEnv,
+    learner: str = "random",
+    others: PlayerSpec | Mapping[str, PlayerSpec] = "random",
+    max_steps: int = 1000,
+) -> SeatEnv:
+    """Turn one seat of a multi-agent game into a single-agent ``TextEnv``.
+
+    Args:
+        game: the AEC game (e.g. ``agentgym.make("nim")``).
+        learner: the learner's seat, or ``"random"`` for a random seat each episode.
+        others: the other seats' players, one for all or a dict by seat. A player
+            is a bot name from ``game.bots``, ``"random"``, an agentgym policy
+            (e.g. a frozen copy of the learner), an object with ``act(obs, info)``
+            or a callable ``(obs, info) -> action``.
+        max_steps: the learner's step limit.
+
+    Example:
+        >>> import agentgym
+        >>> env = seat(agentgym.make("nim"), learner="player_0", others="optimal")
+        >>> obs, info = env.reset(seed=0, options={"task_id": 0})
+        >>> info["seat"]
+        'player_0'
+    """
+    return SeatEnv(game, learner, others, max_steps)
+
+
+__all__: Sequence[str] = [
+    "Player",
+    "PolicyPlayer",
+    "RandomPlayer",
+    "SeatEnv",
+    "TextAECEnv",
+    "seat",
+]

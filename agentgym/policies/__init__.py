@@ -1,0 +1,79 @@
+"""Policies: one protocol (``generate(queries, sampling) -> generations``), many backends.
+
+Model backends import their heavy dependencies lazily, on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentgym.policies.base import Generation, Policy, Query, SamplingParams
+from agentgym.policies.scripted import ExpertPolicy, RandomPolicy, ScriptedPolicy
+
+__all__ = [
+    # protocol
+    "Generation",
+    "Policy",
+    "Query",
+    "SamplingParams",
+    # no model
+    "ExpertPolicy",
+    "RandomPolicy",
+    "ScriptedPolicy",
+    # models (imported on first use)
+    "OpenAIPolicy",
+    "TransformersPolicy",
+    "VLLMPolicy",
+    "make_policy",
+]
+
+_LAZY = {
+    "OpenAIPolicy": "agentgym.policies.openai",
+    "TransformersPolicy": "agentgym.policies.hf",
+    "VLLMPolicy": "agentgym.policies.vllm",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'agentgym.policies' has no attribute {name!r}")
+
+
+def make_policy(spec: str, *, seed: int | None = None, model: str | None = None) -> Policy:
+    """A policy from its command-line name.
+
+    ``expert``, ``random``, ``hf:PATH_OR_ID`` (transformers), ``vllm:PATH_OR_ID``,
+    ``openai:URL`` (with ``model``), or ``tiny`` (a random tiny model, for demos).
+
+    Example:
+        >>> make_policy("random", seed=1).name
+        'random'
+    """
+    from agentgym.exceptions import ConfigError
+
+    kind, _, arg = spec.partition(":")
+    if kind == "expert" and not arg:
+        return ExpertPolicy()
+    if kind == "random" and not arg:
+        return RandomPolicy(seed=seed)
+    if kind == "hf" and arg:
+        from agentgym.policies.hf import TransformersPolicy
+
+        return TransformersPolicy(arg, seed=seed or 0)
+    if kind == "vllm" and arg:
+        from agentgym.policies.vllm import VLLMPolicy
+
+        return VLLMPolicy(arg)
+    if kind == "openai" and arg:
+        from agentgym.policies.openai import OpenAIPolicy
+
+        if not model:
+            raise ConfigError("an openai: policy needs --model NAME (the served model's name)")
+        return OpenAIPolicy(arg, model=model)
+    raise ConfigError(
+        f"unknown policy {spec!r}",
+        hint="use expert, random, hf:PATH_OR_ID, vllm:PATH_OR_ID or openai:URL --model NAME",
+    )

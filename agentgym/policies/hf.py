@@ -1,0 +1,199 @@
+"""A Hugging Face transformers model as a policy (CPU or GPU)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from agentgym.exceptions import ConfigError, require
+from agentgym.policies.base import Generation, Query, SamplingParams
+
+
+def load_model(name_or_path: str, *, dtype: Any = None, device: str | None = None) -> tuple[Any, Any]:
+    """Load a causal LM and its tokenizer from a local path or a hub id.
+
+    Fails with a clear message when a local-looking path does not exist, or when
+    the hub is offline and the model is not cached.
+    """
+    transformers = require("transformers", extra="train")
+    looks_local = name_or_path.startswith((".", "/", "~")) or os.sep in name_or_path.strip("/")
+    if looks_local and not os.path.exists(os.path.expanduser(name_or_path)):
+        raise ConfigError(
+            f"model path {name_or_path!r} does not exist",
+            hint="give a directory saved with save_pretrained, or a Hugging Face model id",
+        )
+    try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(name_or_path)
+        model = transformers.AutoModelForCausalLM.from_pretrained(name_or_path, dtype=dtype)
+    except OSError as err:
+        raise ConfigError(
+            f"cannot load model {name_or_path!r}: {str(err).splitlines()[0]}",
+            hint="check the path or id; with HF_HUB_OFFLINE=1 only cached models load",
+        ) from err
+    if device:
+        model.to(device)
+    return model, tokenizer
+
+
+class TransformersPolicy:
+    """Batched sampling from a transformers causal LM, recording tokens and log-probs.
+
+    Prompts are built with the tokenizer's chat template and left-padded into one
+    batch; decoding runs with the KV cache and a private ``torch.Generator``, so
+    sampling is reproducible from ``seed`` and never touches torch's global RNG.
+    Each generation keeps its prompt token ids, generated token ids (the EOS
+    included when produced) and each token's log-probability under the model's
+    distribution at temperature 1.
+
+    Example:
+        >>> from agentgym.policies.tiny import tiny_model
+        >>> model, tok = tiny_model(["go north", "take key"], seed=0)
+        >>> policy = TransformersPolicy(model, tok, seed=0)
+        >>> from agentgym.records import Message
+        >>> q = Query("A hall.", {}, messages=[Message(role="user", content="A hall.")])
+        >>> g = policy.generate([q], SamplingParams(max_new_tokens=4))[0]
+        >>> len(g.token_ids) == len(g.logprobs) <= 4
+        True
+    """
+
+    wants_messages = True
+    wants_expert = False
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any = None,
+        *,
+        name: str | None = None,
+        device: str | None = None,
+        max_batch_size: int = 64,
+        seed: int = 0,
+    ) -> None:
+        self.torch = require("torch", extra="train")
+        if isinstance(model, str):
+            self.name = name or model
+            model, loaded_tokenizer = load_model(model, device=device)
+            tokenizer = tokenizer or loaded_tokenizer
+        else:
+            self.name = name or getattr(model.config, "name_or_path", None) or type(model).__name__
+            if device:
+                model.to(device)
+        if tokenizer is None:
+            raise ConfigError("TransformersPolicy needs a tokenizer with a chat template")
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_batch_size = max_batch_size
+        self.device = next(model.parameters()).device
+        self.generator = self.torch.Generator(device=self.device).manual_seed(seed)
+        self.eos_ids = _eos_ids(model, tokenizer)
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_ids[0]
+
+    def encode(self, query: Query) -> list[int]:
+        """The prompt token ids of one query (chat template with generation prompt)."""
+        chat = [m.model_dump(exclude_none=True) for m in query.messages]
+        kwargs = {"tools": query.tools} if query.tools else {}
+        ids = self.tokenizer.apply_chat_template(
+            chat, add_generation_prompt=True, tokenize=True, **kwargs
+        )
+        if not isinstance(ids, list):
+            ids = ids["input_ids"]
+        return list(ids)
+
+    def generate(self, queries: Sequence[Query], sampling: SamplingParams) -> list[Generation]:
+        if sampling.seed is not None:
+            self.generator.manual_seed(sampling.seed)
+        out: list[Generation] = []
+        for start in range(0, len(queries), self.max_batch_size):
+            prompts = [self.encode(q) for q in queries[start : start + self.max_batch_size]]
+            out += self.generate_ids(prompts, sampling)
+        return out
+
+    def generate_ids(self, prompts: list[list[int]], sampling: SamplingParams) -> list[Generation]:
+        """Sample a continuation of each prompt (token ids) in one left-padded batch."""
+        torch = self.torch
+        width = max(len(p) for p in prompts)
+        batch = len(prompts)
+        input_ids = torch.full((batch, width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((batch, width), dtype=torch.long)
+        for i, p in enumerate(prompts):
+            input_ids[i, width - len(p) :] = torch.tensor(p)
+            mask[i, width - len(p) :] = 1
+        input_ids, mask = input_ids.to(self.device), mask.to(self.device)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+
+        tokens: list[list[int]] = [[] for _ in prompts]
+        logprobs: list[list[float]] = [[] for _ in prompts]
+        finish = ["length"] * batch
+        done = torch.zeros(batch, dtype=torch.bool, device=self.device)
+        cache = None
+        step_ids, step_pos = input_ids, positions
+        with torch.inference_mode():
+            for _ in range(sampling.max_new_tokens):
+                out = self.model(
+                    input_ids=step_ids,
+                    attention_mask=mask,
+                    position_ids=step_pos,
+                    past_key_values=cache,
+                    use_cache=True,
+                )
+                cache = out.past_key_values
+                logits = out.logits[:, -1, :].float()
+                logp = torch.log_softmax(logits, dim=-1)
+                next_ids = self._sample(logits, sampling)
+                chosen = logp.gather(-1, next_ids[:, None])[:, 0]
+                for i in (~done).nonzero()[:, 0].tolist():
+                    tokens[i].append(int(next_ids[i]))
+                    logprobs[i].append(float(chosen[i]))
+                    if int(next_ids[i]) in self.eos_ids:
+                        finish[i] = "stop"
+                        done[i] = True
+                    elif sampling.stop and self._hits_stop(tokens[i], sampling.stop):
+                        finish[i] = "stop"
+                        done[i] = True
+                if bool(done.all()):
+                    break
+                next_ids = torch.where(done, torch.full_like(next_ids, self.pad_id), next_ids)
+                step_ids = next_ids[:, None]
+                step_pos = step_pos[:, -1:] + 1
+                mask = torch.cat([mask, torch.ones_like(step_ids)], dim=-1)
+        return [
+            Generation(
+                text=self.tokenizer.decode(t, skip_special_tokens=True),
+                prompt_token_ids=list(p),
+                token_ids=t,
+                logprobs=lp,
+                finish_reason=f,
+            )
+            for p, t, lp, f in zip(prompts, tokens, logprobs, finish, strict=True)
+        ]
+
+    def _sample(self, logits: Any, sampling: SamplingParams) -> Any:
+        torch = self.torch
+        if sampling.temperature == 0:
+            return logits.argmax(-1)
+        logits = logits / sampling.temperature
+        if sampling.top_k:
+            kth = torch.topk(logits, min(sampling.top_k, logits.shape[-1]), dim=-1).values[:, -1:]
+            logits = logits.masked_fill(logits < kth, float("-inf"))
+        if sampling.top_p < 1.0:
+            sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
+            cum = torch.softmax(sorted_logits, dim=-1).cumsum(-1)
+            drop = cum - torch.softmax(sorted_logits, dim=-1) > sampling.top_p
+            sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
+            logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
+        probs = torch.softmax(logits, dim=-1)
+        return torch.multinomial(probs, 1, generator=self.generator)[:, 0]
+
+    def _hits_stop(self, ids: list[int], stop: list[str]) -> bool:
+        tail = self.tokenizer.decode(ids[-16:], skip_special_tokens=True)
+        return any(s in tail for s in stop)
+
+
+def _eos_ids(model: Any, tokenizer: Any) -> list[int]:
+    ids = getattr(model.generation_config, "eos_token_id", None) if hasattr(model, "generation_config") else None
+    if ids is None:
+        ids = tokenizer.eos_token_id
+    if ids is None:
+        raise ConfigError("the tokenizer has no eos_token; set one so replies can end")
+    return list(ids) if isinstance(ids, list | tuple) else [int(ids)]

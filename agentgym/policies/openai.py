@@ -1,0 +1,113 @@
+"""Any OpenAI-compatible chat-completions endpoint as a policy.
+
+Requests ask for log-probs (``logprobs: true``) and for token ids with vLLM's
+``return_token_ids`` extension, which vLLM and ``agentgym serve-model`` honour;
+against an endpoint that returns no ids, generations carry text and log-probs
+only (fine for evaluation, not for training).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+
+from agentgym.exceptions import ConfigError, StepTimeoutError
+from agentgym.policies.base import Generation, Query, SamplingParams
+
+
+class OpenAIPolicy:
+    """Chat completions over HTTP, one request per query, ``concurrency`` at a time.
+
+    Example:
+        >>> policy = OpenAIPolicy("http://127.0.0.1:8000/v1", model="tiny")
+        >>> policy.name
+        'openai:tiny'
+    """
+
+    wants_messages = True
+    wants_expert = False
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        api_key: str | None = None,
+        concurrency: int = 16,
+        timeout_s: float = 120.0,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"base_url must start with http:// or https://, got {base_url!r}")
+        key = api_key or os.environ.get("OPENAI_API_KEY", "none")
+        self.name = f"openai:{model}"
+        self.model = model
+        self.client = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=timeout_s,
+        )
+        self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="openai")
+
+    def generate(self, queries: Sequence[Query], sampling: SamplingParams) -> list[Generation]:
+        return list(self.pool.map(lambda q: self._complete(q, sampling), queries))
+
+    def _complete(self, query: Query, sampling: SamplingParams) -> Generation:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": [m.model_dump(exclude_none=True) for m in query.messages],
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            "max_tokens": sampling.max_new_tokens,
+            "logprobs": True,
+            "return_token_ids": True,
+        }
+        if sampling.top_k:
+            body["top_k"] = sampling.top_k
+        if sampling.stop:
+            body["stop"] = sampling.stop
+        if sampling.seed is not None:
+            body["seed"] = sampling.seed
+        if query.tools:
+            body["tools"] = query.tools
+        try:
+            response = self.client.post("/chat/completions", json=body)
+        except httpx.TimeoutException as err:
+            raise StepTimeoutError(f"{self.client.base_url} did not answer in time: {err}") from err
+        if response.status_code >= 400:
+            raise ConfigError(
+                f"{self.client.base_url}/chat/completions answered {response.status_code}: "
+                f"{response.text[:300]}"
+            )
+        return parse_completion(response.json())
+
+
+def parse_completion(payload: dict[str, Any]) -> Generation:
+    """A :class:`Generation` from a chat-completions response body.
+
+    Token ids come from vLLM's ``token_ids``/``prompt_token_ids`` fields, or from
+    ``token_id:N`` strings when the server returns tokens as ids.
+
+    Example:
+        >>> parse_completion({"choices": [{"message": {"content": "hi"}, "finish_reason": "stop",
+        ...     "logprobs": {"content": [{"token": "token_id:7", "logprob": -0.5}]}}]}).token_ids
+        [7]
+    """
+    choice = payload["choices"][0]
+    message = choice.get("message") or {}
+    entries = (choice.get("logprobs") or {}).get("content") or []
+    logprobs = [float(e["logprob"]) for e in entries] or None
+    token_ids = choice.get("token_ids")
+    if token_ids is None and entries and all(e["token"].startswith("token_id:") for e in entries):
+        token_ids = [int(e["token"].split(":", 1)[1]) for e in entries]
+    return Generation(
+        text=message.get("content") or "",
+        prompt_token_ids=payload.get("prompt_token_ids") or choice.get("prompt_token_ids"),
+        token_ids=token_ids,
+        logprobs=logprobs,
+        tool_calls=message.get("tool_calls") or None,
+        finish_reason=choice.get("finish_reason") or "stop",
+    )

@@ -1,0 +1,88 @@
+"""Tiny models for tests and demos: a tokenizer trained on the fly and a model built from a config.
+
+Nothing is downloaded. The tokenizer is a byte-level BPE trained on the texts
+given, with a small chat template; the model is a Qwen2-shaped decoder with
+random weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from agentgym.exceptions import require
+
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}<|end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
+)
+SPECIAL_TOKENS = ["<|pad|>", "<|end|>", "<|system|>", "<|user|>", "<|assistant|>", "<|tool|>"]
+
+
+def train_tokenizer(texts: Iterable[str], vocab_size: int = 512) -> Any:
+    """A byte-level BPE ``PreTrainedTokenizerFast`` trained on ``texts``, with a chat template.
+
+    Example:
+        >>> tok = train_tokenizer(["go to the kitchen", "take the apple"], vocab_size=300)
+        >>> tok.decode(tok("take the apple")["input_ids"])
+        'take the apple'
+    """
+    tokenizers = require("tokenizers", extra="train")
+    transformers = require("transformers", extra="train")
+    bpe = tokenizers.Tokenizer(tokenizers.models.BPE())
+    bpe.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = tokenizers.decoders.ByteLevel()
+    trainer = tokenizers.trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=tokenizers.pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    bpe.train_from_iterator(list(texts), trainer=trainer)
+    tok = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=bpe, pad_token="<|pad|>", eos_token="<|end|>"
+    )
+    tok.chat_template = CHAT_TEMPLATE
+    tok.padding_side = "left"
+    return tok
+
+
+def tiny_model(
+    texts: Iterable[str],
+    *,
+    vocab_size: int = 512,
+    hidden_size: int = 64,
+    layers: int = 2,
+    heads: int = 4,
+    seed: int = 0,
+) -> tuple[Any, Any]:
+    """A randomly initialised Qwen2-shaped causal LM and a tokenizer trained on ``texts``.
+
+    Example:
+        >>> model, tok = tiny_model(["look", "inventory"], seed=0)
+        >>> model.config.model_type, model.config.num_hidden_layers
+        ('qwen2', 2)
+    """
+    torch = require("torch", extra="train")
+    transformers = require("transformers", extra="train")
+    tok = train_tokenizer(texts, vocab_size=vocab_size)
+    config = transformers.Qwen2Config(
+        vocab_size=len(tok),
+        hidden_size=hidden_size,
+        intermediate_size=hidden_size * 4,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=heads,
+        max_position_embeddings=4096,
+        tie_word_embeddings=True,
+        pad_token_id=tok.pad_token_id,
+        eos_token_id=tok.eos_token_id,
+        bos_token_id=None,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = transformers.Qwen2ForCausalLM(config)
+    model.generation_config.eos_token_id = tok.eos_token_id
+    model.generation_config.pad_token_id = tok.pad_token_id
+    model.eval()
+    return model, tok

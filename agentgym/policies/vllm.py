@@ -1,0 +1,71 @@
+"""A vLLM engine as a policy (GPU; install the ``vllm`` extra)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from agentgym.exceptions import require
+from agentgym.policies.base import Generation, Query, SamplingParams
+
+
+class VLLMPolicy:
+    """Offline batched generation with ``vllm.LLM``, recording tokens and log-probs.
+
+    Prompts are rendered with the model's chat template and passed as token ids,
+    so the recorded prompt is exactly what the model saw. Log-probs are vLLM's
+    raw log-probabilities of each sampled token (temperature 1), the same
+    convention as :class:`~agentgym.policies.TransformersPolicy`.
+
+    Example (needs a GPU):
+        >>> policy = VLLMPolicy("Qwen/Qwen2.5-0.5B-Instruct")  # doctest: +SKIP
+    """
+
+    wants_messages = True
+    wants_expert = False
+
+    def __init__(self, model: str, *, name: str | None = None, **llm_kwargs: Any) -> None:
+        vllm = require("vllm", extra="vllm")
+        self.vllm = vllm
+        llm_kwargs.setdefault("logprobs_mode", "raw_logprobs")
+        self.llm = vllm.LLM(model=model, **llm_kwargs)
+        self.tokenizer = self.llm.get_tokenizer()
+        self.name = name or model
+
+    def generate(self, queries: Sequence[Query], sampling: SamplingParams) -> list[Generation]:
+        prompts = []
+        for q in queries:
+            chat = [m.model_dump(exclude_none=True) for m in q.messages]
+            kwargs = {"tools": q.tools} if q.tools else {}
+            ids = self.tokenizer.apply_chat_template(
+                chat, add_generation_prompt=True, tokenize=True, **kwargs
+            )
+            prompts.append(list(ids if isinstance(ids, list) else ids["input_ids"]))
+        params = self.vllm.SamplingParams(
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            top_k=sampling.top_k or -1,
+            max_tokens=sampling.max_new_tokens,
+            stop=sampling.stop or None,
+            include_stop_str_in_output=True,
+            seed=sampling.seed,
+            logprobs=0,
+        )
+        outputs = self.llm.generate(
+            [{"prompt_token_ids": p} for p in prompts], params, use_tqdm=False
+        )
+        gens = []
+        for prompt, out in zip(prompts, outputs, strict=True):
+            completion = out.outputs[0]
+            ids = list(completion.token_ids)
+            logprobs = [float(lp[t].logprob) for t, lp in zip(ids, completion.logprobs, strict=True)]
+            gens.append(
+                Generation(
+                    text=completion.text,
+                    prompt_token_ids=prompt,
+                    token_ids=ids,
+                    logprobs=logprobs,
+                    finish_reason=completion.finish_reason or "stop",
+                )
+            )
+        return gens

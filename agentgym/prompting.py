@@ -1,0 +1,216 @@
+"""From an observation history to chat messages, and from a model's reply to an action.
+
+``render_messages`` builds the chat a model sees at one step: a system message
+with the task and how to answer, then the history (all of it, or the last ``k``
+steps as GiGPO does) and the current observation with its admissible actions.
+``parse_action`` turns a reply back into an env action; a reply that cannot be
+parsed becomes an invalid action, never an exception.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentgym.records import Message
+
+ActionFormat = Literal["tags", "line", "tool"]
+
+_SYSTEM = """You are an agent acting in a text environment.
+Your task: {task}
+Each turn you receive an observation. Reply with exactly one action.
+{how}"""
+
+_HOW = {
+    "tags": "Think briefly inside <think>...</think> if you need to, then give the action "
+    "inside <action>...</action>.",
+    "line": "Reply with the action alone on a single line.",
+    "tool": "Call the tool to act.",
+}
+
+ACT_TOOL: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": "act",
+        "description": "Perform one action in the environment.",
+        "parameters": {
+            "type": "object",
+            "properties": {"action": {"type": "string", "description": "The action text."}},
+            "required": ["action"],
+        },
+    },
+}
+"""The tool offered to models in ``tool`` format when the env publishes no tools of its own."""
+
+
+class PromptConfig(BaseModel):
+    """How observations become prompts and replies become actions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    history: int | None = Field(
+        None, ge=0, description="Past steps shown: None for all, k for the last k (GiGPO: 2)."
+    )
+    action_format: ActionFormat = Field("tags", description="How the model states its action.")
+    show_admissible: bool = Field(True, description="List the admissible actions when known.")
+    system_prompt: str = Field(_SYSTEM, description="Template with {task} and {how}.")
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    """One past step as the prompt shows it."""
+
+    observation: str
+    response: str
+
+
+@dataclass(frozen=True)
+class ParsedAction:
+    """The action read from a reply, or why none could be read."""
+
+    action: str
+    valid: bool
+    error: str | None = None
+
+
+def render_messages(
+    task: str,
+    history: Sequence[HistoryItem],
+    observation: str,
+    admissible_actions: Sequence[str] | None,
+    config: PromptConfig | None = None,
+) -> list[Message]:
+    """The chat a model sees before acting.
+
+    Past steps appear as user/assistant turns (the assistant turn is the model's
+    own earlier reply, verbatim); with ``config.history = k`` only the last k.
+
+    Example:
+        >>> msgs = render_messages("find the key", [HistoryItem("A hall.", "<action>go north</action>")],
+        ...                        "A kitchen.", ["go south", "take key"], PromptConfig(history=1))
+        >>> [m.role for m in msgs]
+        ['system', 'user', 'assistant', 'user']
+        >>> print(msgs[-1].content)
+        A kitchen.
+        <BLANKLINE>
+        Admissible actions: go south | take key
+    """
+    config = config or PromptConfig()
+    system = config.system_prompt.format(task=task, how=_HOW[config.action_format])
+    messages = [Message(role="system", content=system)]
+    shown = history if config.history is None else history[len(history) - config.history :]
+    if config.history == 0:
+        shown = []
+    for item in shown:
+        messages.append(Message(role="user", content=item.observation))
+        messages.append(Message(role="assistant", content=item.response))
+    content = observation
+    if config.show_admissible and admissible_actions:
+        content += "\n\nAdmissible actions: " + " | ".join(admissible_actions)
+    messages.append(Message(role="user", content=content))
+    return messages
+
+
+_TAG = re.compile(r"<action>(.*?)</action>", re.DOTALL | re.IGNORECASE)
+
+
+def parse_action(
+    reply: str,
+    action_format: ActionFormat = "tags",
+    tool_calls: Sequence[dict[str, Any]] | None = None,
+) -> ParsedAction:
+    """Read the env action out of a model reply.
+
+    - ``tags``: the text of the last ``<action>…</action>`` (stripped);
+    - ``line``: the last non-empty line, after any ``</think>``;
+    - ``tool``: the first OpenAI tool call (from ``tool_calls``, or a JSON object in
+      the reply). A call of the generic ``act`` tool yields its ``action``
+      argument; any other tool yields ``{"name": …, "arguments": …}`` as JSON, the
+      form that tool-using envs (SWE) accept.
+
+    Example:
+        >>> parse_action("<think>hmm</think><action> go to sink 1 </action>")
+        ParsedAction(action='go to sink 1', valid=True, error=None)
+        >>> parse_action("go to sink 1").valid
+        False
+        >>> parse_action('{"name": "act", "arguments": {"action": "look"}}', "tool").action
+        'look'
+    """
+    if action_format == "tags":
+        found = _TAG.findall(reply)
+        if not found or not found[-1].strip():
+            return ParsedAction("", False, "no <action>...</action> in the reply")
+        return ParsedAction(found[-1].strip(), True)
+    if action_format == "line":
+        text = reply.rsplit("</think>", 1)[-1]
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        if not lines:
+            return ParsedAction("", False, "the reply is empty")
+        return ParsedAction(lines[-1], True)
+    return _parse_tool_call(reply, tool_calls)
+
+
+def _parse_tool_call(reply: str, tool_calls: Sequence[dict[str, Any]] | None) -> ParsedAction:
+    call: Any
+    if tool_calls:
+        call = tool_calls[0].get("function", tool_calls[0])
+    else:
+        start, end = reply.find("{"), reply.rfind("}")
+        if start < 0 or end < start:
+            return ParsedAction("", False, "no tool call in the reply")
+        try:
+            call = json.loads(reply[start : end + 1])
+        except json.JSONDecodeError as err:
+            return ParsedAction("", False, f"tool call is not valid JSON: {err}")
+    if not isinstance(call, dict) or not isinstance(call.get("name"), str):
+        return ParsedAction("", False, "a tool call needs a string 'name'")
+    arguments = call.get("arguments", {})
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments) if arguments.strip() else {}
+        except json.JSONDecodeError as err:
+            return ParsedAction("", False, f"tool arguments are not valid JSON: {err}")
+    if not isinstance(arguments, dict):
+        return ParsedAction("", False, "tool arguments must be a JSON object")
+    if call["name"] == "act":
+        action = arguments.get("action")
+        if not isinstance(action, str) or not action.strip():
+            return ParsedAction("", False, "the act tool needs a non-empty string 'action'")
+        return ParsedAction(action.strip(), True)
+    return ParsedAction(json.dumps({"name": call["name"], "arguments": arguments}), True)
+
+
+def format_action(action: str, action_format: ActionFormat = "tags") -> str:
+    """The reply a model would give for ``action`` (used to write expert demonstrations).
+
+    Example:
+        >>> format_action("look")
+        '<action>look</action>'
+        >>> parse_action(format_action("look", "tool"), "tool").action
+        'look'
+    """
+    if action_format == "tags":
+        return f"<action>{action}</action>"
+    if action_format == "line":
+        return action
+    try:
+        call = json.loads(action)
+    except json.JSONDecodeError:
+        call = None
+    if isinstance(call, dict) and "name" in call:
+        return json.dumps(call)
+    return json.dumps({"name": "act", "arguments": {"action": action}})
+
+
+def apply_chat_template(tokenizer: Any, messages: Sequence[Message]) -> list[int]:
+    """Token ids of ``messages`` under the tokenizer's chat template, ready for the reply."""
+    chat = [m.model_dump(exclude_none=True) for m in messages]
+    ids = tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=True)
+    if isinstance(ids, dict) or hasattr(ids, "input_ids"):
+        ids = ids["input_ids"]
+    return list(ids)

@@ -1,0 +1,111 @@
+"""The environment registry, built on gymnasium's.
+
+Every environment is registered with gymnasium as ``agentgym/<Name>-v<N>`` and
+with agentgym under that id plus short aliases. Entry points are strings, so
+nothing is imported until :func:`make`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+
+from agentgym.exceptions import UnknownEnvError
+
+
+@dataclass(frozen=True)
+class EnvInfo:
+    """What the registry knows of one environment."""
+
+    id: str
+    entry_point: str
+    description: str
+    aliases: tuple[str, ...] = ()
+    multiagent: bool = False
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+_ENVS: dict[str, EnvInfo] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def register(
+    id: str,
+    entry_point: str,
+    *,
+    description: str,
+    aliases: tuple[str, ...] = (),
+    multiagent: bool = False,
+    kwargs: dict[str, Any] | None = None,
+) -> None:
+    """Register an environment under ``id`` (``agentgym/<Name>-v<N>``) and its aliases.
+
+    Single-agent envs are also registered with gymnasium, so
+    ``gymnasium.make(id)`` works once agentgym is imported. Multi-agent (AEC)
+    envs are made by :func:`make` only.
+    """
+    if not id.startswith("agentgym/"):
+        raise ValueError(f"agentgym ids start with 'agentgym/', got {id!r}")
+    info = EnvInfo(id, entry_point, description, tuple(aliases), multiagent, dict(kwargs or {}))
+    _ENVS[id] = info
+    for name in (id, id.removeprefix("agentgym/"), *aliases):
+        _ALIASES[name.lower()] = id
+    if not multiagent:
+        gym.register(id, entry_point=entry_point, kwargs=info.kwargs, disable_env_checker=True)
+
+
+def resolve(name: str) -> EnvInfo:
+    """The registered environment that ``name`` (id, id without prefix, or alias) names.
+
+    Example:
+        >>> resolve("guess").id
+        'agentgym/GuessNumber-v0'
+        >>> resolve("guesnumber")
+        Traceback (most recent call last):
+        ...
+        agentgym.exceptions.UnknownEnvError: unknown environment 'guesnumber'; did you mean 'guessnumber-v0'?
+    """
+    key = name.lower()
+    if key in _ALIASES:
+        return _ENVS[_ALIASES[key]]
+    if "-v" not in key and f"{key}-v0" in _ALIASES:
+        return _ENVS[_ALIASES[f"{key}-v0"]]
+    close = difflib.get_close_matches(key, list(_ALIASES), n=3, cutoff=0.6)
+    suggestion = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    raise UnknownEnvError(
+        f"unknown environment {name!r}{suggestion}",
+        hint="`agentgym envs` lists every registered environment",
+    )
+
+
+def make(name: str, **kwargs: Any) -> Any:
+    """Make a registered environment by id or alias.
+
+    Single-agent ids go through ``gymnasium.make`` (with gymnasium's order
+    enforcing); multi-agent ids return the PettingZoo AEC env.
+
+    Example:
+        >>> import agentgym
+        >>> env = agentgym.make("agentgym/GuessNumber-v0")
+        >>> env.reset(seed=0)[0].splitlines()[0]
+        'I am thinking of a whole number between 1 and 16.'
+    """
+    info = resolve(name)
+    if info.multiagent:
+        return load_entry_point(info.entry_point)(**{**info.kwargs, **kwargs})
+    return gym.make(info.id, **kwargs)
+
+
+def load_entry_point(entry_point: str) -> Any:
+    """The class or function a ``"module:attr"`` entry point names."""
+    module, _, attr = entry_point.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def list_envs() -> list[EnvInfo]:
+    """Every registered environment, sorted by id."""
+    return [_ENVS[k] for k in sorted(_ENVS)]

@@ -1,0 +1,364 @@
+"""The rollout engine: many environments against one policy, turn by turn.
+
+Each turn the engine asks the policy once for every active environment (one
+batched generation), then steps all of them in parallel on their workers.
+Turns are synchronous, so the same episodes, seeds and policy give the same
+trajectories whether envs run on threads, subprocesses or Ray actors.
+
+A step that raises, times out or loses its worker fails only its episode: the
+trajectory is kept with ``outcome="failed"`` and the reason, never used for
+training, and the slot gets a fresh env for its next episode. Trajectories are
+written as they finish.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentgym.exceptions import AgentGymError, ConfigError
+from agentgym.policies.base import Generation, Policy, Query, SamplingParams
+from agentgym.prompting import HistoryItem, PromptConfig, parse_action, render_messages
+from agentgym.records import Step, Trajectory, TrajectoryWriter
+from agentgym.registry import load_entry_point, resolve
+from agentgym.rollout.summary import Summary, summarize
+from agentgym.rollout.workers import WORKERS, Command, EnvFactory, Result, WorkerKind
+
+
+class RolloutConfig(BaseModel):
+    """How a rollout runs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    num_envs: int = Field(8, ge=1, description="Environments stepped at once.")
+    workers: WorkerKind = Field("thread", description="Where envs run: thread, process or ray.")
+    num_workers: int = Field(1, ge=1, description="Threads, processes or actors hosting the envs.")
+    step_timeout_s: float = Field(60.0, gt=0, description="Longest env step before its episode fails.")
+    prompt: PromptConfig = Field(default_factory=PromptConfig)
+    sampling: SamplingParams = Field(default_factory=SamplingParams)
+    progress: bool = Field(True, description="Show a progress bar.")
+
+
+@dataclass(frozen=True)
+class EpisodeSpec:
+    """One episode to run: which task, from which seed, in which group."""
+
+    task_id: int
+    split: str = "train"
+    seed: int | None = None
+    group_id: str | None = None
+
+
+def group_episodes(
+    task_ids: Sequence[int], *, split: str = "train", group_size: int = 1, seed: int = 0
+) -> list[EpisodeSpec]:
+    """``group_size`` copies of each task with the same seed and group id (for group methods).
+
+    Example:
+        >>> [(e.task_id, e.seed, e.group_id) for e in group_episodes([4, 9], group_size=2, seed=100)]
+        [(4, 100, 'train:4:100'), (4, 100, 'train:4:100'), (9, 101, 'train:9:101'), (9, 101, 'train:9:101')]
+    """
+    specs = []
+    for i, task_id in enumerate(task_ids):
+        group = f"{split}:{task_id}:{seed + i}"
+        specs += [EpisodeSpec(task_id, split, seed + i, group)] * group_size
+    return specs
+
+
+@dataclass
+class RolloutResult:
+    """Every trajectory of a run (in the order of the episode specs) and their summary."""
+
+    trajectories: list[Trajectory]
+    summary: Summary
+
+
+@dataclass
+class _Live:
+    """An episode in progress in one slot."""
+
+    spec: EpisodeSpec
+    trajectory: Trajectory
+    observation: str = ""
+    info: dict[str, Any] = field(default_factory=dict)
+    history: list[HistoryItem] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+    index: int = 0
+
+
+class RolloutEngine:
+    """Runs episodes of one environment against one policy.
+
+    Example:
+        >>> from agentgym.policies import ExpertPolicy
+        >>> engine = RolloutEngine("guess", ExpertPolicy(), RolloutConfig(num_envs=4, progress=False))
+        >>> result = engine.run(group_episodes(range(6), split="test", seed=0))
+        >>> result.summary.success_rate, result.summary.episodes
+        (1.0, 6)
+        >>> engine.close()
+    """
+
+    def __init__(
+        self,
+        env: str | EnvFactory,
+        policy: Policy,
+        config: RolloutConfig | None = None,
+        *,
+        env_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        if isinstance(env, str):
+            env = EnvFactory(resolve(env).id, dict(env_kwargs or {}))
+        elif env_kwargs:
+            raise ConfigError("pass env_kwargs inside the EnvFactory, not beside it")
+        if not isinstance(policy, Policy):
+            raise ConfigError(f"{policy!r} is not a policy: it needs name and generate()")
+        self.factory = env
+        self.env_id = resolve(env.env_id).id if not env.server_url else env.env_id
+        self.policy = policy
+        self.config = config or RolloutConfig()
+        self._data_version = ""
+        self._tools: list[dict[str, Any]] | None = None
+        worker_class = WORKERS[self.config.workers]
+        self.workers = [worker_class(env) for _ in range(self.config.num_workers)]
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.close()
+
+    def __enter__(self) -> RolloutEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run(
+        self,
+        episodes: Sequence[EpisodeSpec],
+        writer: TrajectoryWriter | None = None,
+        on_episode: Callable[[Trajectory], None] | None = None,
+    ) -> RolloutResult:
+        """Run every episode; write each trajectory to ``writer`` as it finishes."""
+        started = time.perf_counter()
+        self._describe_env()
+        queue = list(enumerate(episodes))[::-1]
+        done: dict[int, Trajectory] = {}
+        slots: dict[int, _Live] = {}
+        with _progress(self.config.progress, len(episodes), self.env_id) as progress:
+
+            def finish(slot: int, live: _Live, failure: str | None = None) -> None:
+                traj = live.trajectory
+                if failure is not None:
+                    traj.outcome, traj.failure = "failed", failure
+                traj.wall_time_s = time.perf_counter() - live.started
+                del slots[slot]
+                done[live.index] = traj
+                if writer is not None:
+                    writer.write(traj)
+                if on_episode is not None:
+                    on_episode(traj)
+                progress(traj)
+
+            while queue or slots:
+                # Fill free slots with new episodes and reset them.
+                resets = []
+                for slot in range(self.config.num_envs):
+                    if slot not in slots and queue:
+                        index, spec = queue.pop()
+                        slots[slot] = self._new_live(index, spec)
+                        options = {"split": spec.split, "task_id": spec.task_id}
+                        resets.append(Command(slot, "reset", (spec.seed, options), self.policy.wants_expert))
+                for result in self._execute(resets):
+                    live = slots[result.slot]
+                    if result.error is not None:
+                        finish(result.slot, live, f"reset failed: {result.error}")
+                    else:
+                        live.observation, live.info = result.value
+                        live.trajectory.task = str(live.info.get("task", ""))
+                if not slots:
+                    continue
+                # One batched generation for every active env, then one step each.
+                order = sorted(slots)
+                try:
+                    generations = self._generate([slots[s] for s in order])
+                except Exception as err:
+                    for slot in order:
+                        finish(slot, slots[slot], f"policy raised {type(err).__name__}: {err}")
+                    continue
+                actions = {s: self._action(g) for s, g in zip(order, generations, strict=True)}
+                gens = dict(zip(order, generations, strict=True))
+                steps = [
+                    Command(s, "step", actions[s][0], self.policy.wants_expert) for s in order
+                ]
+                for result in self._execute(steps):
+                    live = slots[result.slot]
+                    if result.error is not None:
+                        finish(result.slot, live, f"step failed: {result.error}")
+                        continue
+                    if self._record(live, gens[result.slot], actions[result.slot], result.value):
+                        finish(result.slot, live)
+        trajectories = [done[i] for i in range(len(episodes))]
+        return RolloutResult(trajectories, summarize(trajectories, time.perf_counter() - started))
+
+    # -- one turn ------------------------------------------------------------------
+
+    def _new_live(self, index: int, spec: EpisodeSpec) -> _Live:
+        traj = Trajectory.model_construct(
+            env_id=self.env_id,
+            data_version=self._data_version,
+            agentgym_version=Trajectory.model_fields["agentgym_version"].default_factory(),
+            task_id=spec.task_id,
+            split=spec.split,
+            seed=spec.seed,
+            group_id=spec.group_id,
+            policy=self.policy.name,
+            task="",
+            steps=[],
+            return_=0.0,
+            outcome="lost",
+            failure=None,
+            wall_time_s=0.0,
+        )
+        return _Live(spec=spec, trajectory=traj, index=index)
+
+    def _generate(self, lives: list[_Live]) -> list[Generation]:
+        queries = []
+        prompt = self.config.prompt
+        for live in lives:
+            messages = []
+            if self.policy.wants_messages:
+                messages = render_messages(
+                    live.trajectory.task,
+                    live.history,
+                    live.observation,
+                    live.info.get("admissible_actions"),
+                    prompt,
+                )
+            queries.append(
+                Query(live.observation, live.info, messages, len(live.trajectory.steps), self._tools)
+            )
+        generations = self.policy.generate(queries, self.config.sampling)
+        if len(generations) != len(queries):
+            raise AgentGymError(
+                f"{self.policy.name} returned {len(generations)} generations for {len(queries)} queries"
+            )
+        return generations
+
+    def _action(self, gen: Generation) -> tuple[str, bool]:
+        """The env action of a generation and whether the reply parsed.
+
+        A reply that does not parse is passed to the env as it is (stripped), so
+        the env's own rules answer it and its step limit counts it.
+        """
+        if gen.action is not None:
+            return gen.action, True
+        parsed = parse_action(gen.text, self.config.prompt.action_format, gen.tool_calls)
+        return (parsed.action, True) if parsed.valid else (gen.text.strip(), False)
+
+    def _record(
+        self, live: _Live, gen: Generation, action: tuple[str, bool], value: tuple[Any, ...]
+    ) -> bool:
+        """Append the step to the trajectory; True when the episode is over."""
+        obs, reward, terminated, truncated, info = value
+        info_out = {k: v for k, v in info.items() if k != "expert_action"}
+        step = Step.model_construct(
+            observation=live.observation,
+            state_key=str(live.info.get("state_key", "")),
+            admissible_actions=live.info.get("admissible_actions"),
+            response=gen.text,
+            action=action[0],
+            reward=float(reward),
+            terminated=bool(terminated),
+            truncated=bool(truncated),
+            invalid_action=bool(info.get("invalid_action")) or not action[1],
+            info=info_out,
+            prompt_token_ids=gen.prompt_token_ids,
+            action_token_ids=gen.token_ids,
+            action_logprobs=gen.logprobs,
+        )
+        traj = live.trajectory
+        traj.steps.append(step)
+        traj.return_ += step.reward
+        live.history.append(HistoryItem(live.observation, gen.text))
+        live.observation, live.info = obs, info
+        if terminated or truncated:
+            traj.outcome = "won" if info.get("won") else ("truncated" if truncated else "lost")
+            return True
+        return False
+
+    def _execute(self, commands: list[Command]) -> list[Result]:
+        """Run commands on their slots' workers in parallel; failures become error results."""
+        if not commands:
+            return []
+        n = len(self.workers)
+        batches: dict[int, list[Command]] = {}
+        for command in commands:
+            batches.setdefault(command.slot % n, []).append(command)
+        for w, batch in batches.items():
+            self.workers[w].send(batch)
+        limit = self.config.step_timeout_s
+        results = []
+        for w, batch in batches.items():
+            worker = self.workers[w]
+            try:
+                answers = worker.recv(timeout=limit * len(batch))
+            except AgentGymError as err:
+                worker.restart()
+                results += [Result(c.slot, error=str(err)) for c in batch]
+                continue
+            for answer in answers:
+                if answer.error is None and answer.seconds > limit:
+                    answer = Result(answer.slot, error=f"env step took {answer.seconds:.1f} s (limit {limit:.1f} s)")
+                results.append(answer)
+        return results
+
+    def _describe_env(self) -> None:
+        """Read the env's data version and tool schemas once (they do not change)."""
+        if self._data_version:
+            return
+        if self.factory.server_url:
+            env = self.factory()
+            try:
+                self._data_version, self._tools = env.data_version, env.tools
+            finally:
+                env.close()
+        else:
+            cls = load_entry_point(resolve(self.env_id).entry_point)
+            self._data_version, self._tools = cls.data_version, cls.tools
+
+
+class _progress:
+    """A rich progress bar over episodes with the running success rate (or nothing)."""
+
+    def __init__(self, enabled: bool, total: int, label: str) -> None:
+        self.enabled, self.total, self.label = enabled, total, label
+        self.won = self.finished = 0
+
+    def __enter__(self) -> Callable[[Trajectory], None]:
+        if self.enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("success {task.fields[rate]}"),
+                TimeElapsedColumn(),
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=self.total, rate="-")
+        return self.update
+
+    def update(self, traj: Trajectory) -> None:
+        self.finished += 1
+        self.won += traj.won
+        if self.enabled:
+            self.bar.update(self.task, advance=1, rate=f"{self.won / self.finished:.0%}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self.bar.stop()

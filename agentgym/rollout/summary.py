@@ -1,0 +1,73 @@
+"""What a rollout did, in numbers."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from pydantic import BaseModel
+
+from agentgym.records import Trajectory
+
+
+class Summary(BaseModel):
+    """Aggregates over a set of trajectories. Failed episodes count only in ``failed``."""
+
+    episodes: int
+    failed: int
+    success_rate: float
+    mean_return: float
+    mean_steps: float
+    invalid_action_rate: float
+    prompt_tokens: int
+    generated_tokens: int
+    wall_time_s: float
+    steps_per_s: float
+    failure_reasons: dict[str, int]
+
+    def table_row(self) -> dict[str, str]:
+        """The summary as strings for a results table."""
+        return {
+            "episodes": str(self.episodes),
+            "failed": str(self.failed),
+            "success": f"{self.success_rate:.1%}",
+            "return": f"{self.mean_return:.3f}",
+            "steps": f"{self.mean_steps:.1f}",
+            "invalid": f"{self.invalid_action_rate:.1%}",
+            "tokens": str(self.prompt_tokens + self.generated_tokens),
+            "wall s": f"{self.wall_time_s:.2f}",
+            "steps/s": f"{self.steps_per_s:.0f}",
+        }
+
+
+def summarize(trajectories: Sequence[Trajectory], wall_time_s: float) -> Summary:
+    """Summary of ``trajectories``, run in ``wall_time_s`` seconds.
+
+    Example:
+        >>> t = Trajectory(env_id="agentgym/GuessNumber-v0", data_version="1", task_id=0,
+        ...                split="train", seed=0, policy="expert", outcome="won")
+        >>> summarize([t], 1.0).success_rate
+        1.0
+    """
+    ok = [t for t in trajectories if not t.failed]
+    steps = [s for t in ok for s in t.steps]
+    all_steps = sum(len(t.steps) for t in trajectories)
+    n = max(len(ok), 1)
+    reasons = Counter(_reason(t.failure) for t in trajectories if t.failed)
+    return Summary(
+        episodes=len(trajectories),
+        failed=len(trajectories) - len(ok),
+        success_rate=sum(t.won for t in ok) / n,
+        mean_return=sum(t.return_ for t in ok) / n,
+        mean_steps=len(steps) / n,
+        invalid_action_rate=sum(s.invalid_action for s in steps) / max(len(steps), 1),
+        prompt_tokens=sum(len(s.prompt_token_ids or ()) for s in steps),
+        generated_tokens=sum(len(s.action_token_ids or ()) for s in steps),
+        wall_time_s=wall_time_s,
+        steps_per_s=all_steps / wall_time_s if wall_time_s > 0 else 0.0,
+        failure_reasons=dict(reasons.most_common(5)),
+    )
+
+
+def _reason(failure: str | None) -> str:
+    return (failure or "unknown").split(" (at ")[0][:200]

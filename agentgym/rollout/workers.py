@@ -1,0 +1,269 @@
+"""Where environments run during a rollout: threads, subprocesses or Ray actors.
+
+Each worker hosts some environments in an :class:`EnvHost` and executes a batch
+of commands (reset, step) per turn. The three kinds share one shape, ``send``
+then ``recv``, so the engine cannot tell them apart, and a command's failure
+(the env raised) is reported per environment without stopping the others.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import threading
+import time
+import traceback
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from agentgym.exceptions import EnvCrashedError, StepTimeoutError, require
+
+WorkerKind = Literal["thread", "process", "ray"]
+
+
+@dataclass(frozen=True)
+class EnvFactory:
+    """Makes one environment: a registered id, or a client of an env server when ``server_url`` is set.
+
+    Picklable, so subprocess and Ray workers build their envs where they run.
+    """
+
+    env_id: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    server_url: str | None = None
+
+    def __call__(self) -> Any:
+        if self.server_url:
+            from agentgym.server.client import RemoteEnv
+
+            return RemoteEnv(self.server_url, self.env_id, **self.kwargs)
+        import agentgym
+
+        return agentgym.make(self.env_id, **self.kwargs)
+
+
+@dataclass(frozen=True)
+class Command:
+    """One request to one hosted env."""
+
+    slot: int
+    op: Literal["reset", "step"]
+    arg: Any = None
+    """``(seed, options)`` for reset, the action for step."""
+    want_expert: bool = False
+
+
+@dataclass(frozen=True)
+class Result:
+    """The answer to a :class:`Command`: ``value`` on success, ``error`` otherwise."""
+
+    slot: int
+    value: Any = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+class EnvHost:
+    """Holds the envs of some slots and runs commands on them, one after another.
+
+    An env that raises is closed and rebuilt before its slot's next reset.
+    """
+
+    def __init__(self, factory: EnvFactory) -> None:
+        self.factory = factory
+        self.envs: dict[int, Any] = {}
+
+    def run(self, commands: list[Command]) -> list[Result]:
+        return [self._run_one(c) for c in commands]
+
+    def _run_one(self, command: Command) -> Result:
+        start = time.perf_counter()
+        try:
+            env = self.envs.get(command.slot)
+            if env is None:
+                env = self.envs[command.slot] = self.factory()
+            if command.op == "reset":
+                seed, options = command.arg
+                obs, info = env.reset(seed=seed, options=options)
+                value: tuple[Any, ...] = (obs, info)
+            else:
+                value = env.step(command.arg)
+                info = value[4]
+            if command.want_expert and not (command.op == "step" and (value[2] or value[3])):
+                info = dict(info)
+                info["expert_action"] = env.unwrapped.expert_action()
+                value = (*value[:-1], info)
+            return Result(command.slot, value, seconds=time.perf_counter() - start)
+        except Exception as err:
+            self._discard(command.slot)
+            where = traceback.extract_tb(err.__traceback__)[-1]
+            error = f"{type(err).__name__}: {err} (at {os.path.basename(where.filename)}:{where.lineno})"
+            return Result(command.slot, error=error, seconds=time.perf_counter() - start)
+
+    def _discard(self, slot: int) -> None:
+        env = self.envs.pop(slot, None)
+        if env is not None:
+            try:
+                env.close()
+            except Exception:
+                pass
+
+    def close(self) -> None:
+        for slot in list(self.envs):
+            self._discard(slot)
+
+
+class ThreadWorker:
+    """Envs in this process, stepped on a thread of their own."""
+
+    def __init__(self, factory: EnvFactory) -> None:
+        self.factory = factory
+        self._start()
+
+    def _start(self) -> None:
+        self.host = EnvHost(self.factory)
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentgym-env")
+        self.future: Future[list[Result]] | None = None
+
+    def send(self, commands: list[Command]) -> None:
+        self.future = self.pool.submit(self.host.run, commands)
+
+    def recv(self, timeout: float) -> list[Result]:
+        assert self.future is not None
+        try:
+            return self.future.result(timeout=timeout)
+        except FutureTimeout as err:
+            raise StepTimeoutError(f"env step timed out after {timeout:.1f} s") from err
+
+    def restart(self) -> None:
+        # A thread cannot be killed: a hung step keeps its thread; the slots move on.
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self._start()
+
+    def close(self) -> None:
+        self.pool.submit(self.host.close)
+        self.pool.shutdown(wait=False)
+
+
+def _process_main(conn: Any, factory: EnvFactory) -> None:
+    host = EnvHost(factory)
+    try:
+        while True:
+            commands = conn.recv()
+            if commands is None:
+                break
+            conn.send(host.run(commands))
+    except (EOFError, KeyboardInterrupt):
+        pass
+    finally:
+        host.close()
+
+
+class ProcessWorker:
+    """Envs in a subprocess of their own (spawned, so no state leaks from the parent)."""
+
+    _context = mp.get_context("spawn")
+
+    def __init__(self, factory: EnvFactory) -> None:
+        self.factory = factory
+        self._start()
+
+    def _start(self) -> None:
+        self.conn, child = self._context.Pipe()
+        self.process = self._context.Process(
+            target=_process_main, args=(child, self.factory), daemon=True
+        )
+        self.process.start()
+        child.close()
+
+    def send(self, commands: list[Command]) -> None:
+        try:
+            self.conn.send(commands)
+        except (BrokenPipeError, OSError):
+            pass  # reported by recv
+
+    def recv(self, timeout: float) -> list[Result]:
+        try:
+            if not self.conn.poll(timeout):
+                raise StepTimeoutError(f"env step timed out after {timeout:.1f} s")
+            return self.conn.recv()
+        except (EOFError, OSError) as err:
+            self.process.join(timeout=1)
+            raise EnvCrashedError(
+                f"env worker process died (exit code {self.process.exitcode})"
+            ) from err
+
+    def restart(self) -> None:
+        self._kill()
+        self._start()
+
+    def _kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=5)
+        self.conn.close()
+
+    def close(self) -> None:
+        try:
+            self.conn.send(None)
+            self.process.join(timeout=5)
+        except (BrokenPipeError, OSError):
+            pass
+        self._kill()
+
+
+class RayWorker:
+    """Envs in a Ray actor, anywhere in the cluster (``ray.init`` is called if needed)."""
+
+    _init_lock = threading.Lock()
+
+    def __init__(self, factory: EnvFactory) -> None:
+        self.ray = require("ray", extra="distributed")
+        with self._init_lock:
+            if not self.ray.is_initialized():
+                self.ray.init(
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    configure_logging=False,
+                    num_cpus=max(os.cpu_count() or 1, 8),
+                )
+        self.factory = factory
+        self._actor_class = self.ray.remote(num_cpus=0.01, max_restarts=0)(EnvHost)
+        self._start()
+
+    def _start(self) -> None:
+        self.actor = self._actor_class.remote(self.factory)
+        self.ref: Any = None
+
+    def send(self, commands: list[Command]) -> None:
+        self.ref = self.actor.run.remote(commands)
+
+    def recv(self, timeout: float) -> list[Result]:
+        try:
+            return self.ray.get(self.ref, timeout=timeout)
+        except self.ray.exceptions.GetTimeoutError as err:
+            raise StepTimeoutError(f"env step timed out after {timeout:.1f} s") from err
+        except self.ray.exceptions.RayActorError as err:
+            raise EnvCrashedError(f"env worker actor died: {str(err).splitlines()[0]}") from err
+
+    def restart(self) -> None:
+        self.ray.kill(self.actor, no_restart=True)
+        self._start()
+
+    def close(self) -> None:
+        try:
+            self.ray.get(self.actor.close.remote(), timeout=10)
+        except Exception:
+            pass
+        self.ray.kill(self.actor, no_restart=True)
+
+
+Worker = ThreadWorker | ProcessWorker | RayWorker
+
+WORKERS: dict[str, type[ThreadWorker] | type[ProcessWorker] | type[RayWorker]] = {
+    "thread": ThreadWorker,
+    "process": ProcessWorker,
+    "ray": RayWorker,
+}

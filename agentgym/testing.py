@@ -1,0 +1,262 @@
+"""Conformance checks as library code, so every env's own test is one line.
+
+``check_env`` runs every ``check_*`` below against a single-agent env id;
+``check_aec_env`` does the same for a multi-agent game (PettingZoo's own
+``api_test`` included). Each check raises ``AssertionError`` with a message
+that says what is wrong and where to look.
+
+Example:
+    >>> check_env("guess", episodes=2)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+import agentgym
+from agentgym.core import INFO_KEYS
+from agentgym.episode import SPLITS
+
+Trace = list[tuple[Any, ...]]
+
+
+def check_env(
+    env_id: str, *, episodes: int = 3, max_steps: int = 60, seed: int = 0, **kwargs: Any
+) -> None:
+    """Run every single-agent check on ``agentgym.make(env_id, **kwargs)``."""
+    env = agentgym.make(env_id, **kwargs)
+    try:
+        check_spaces(env)
+        check_splits(env)
+        for episode in range(episodes):
+            check_info_keys(env, seed + episode, max_steps)
+        check_determinism(lambda: agentgym.make(env_id, **kwargs), seed, max_steps)
+        check_snapshot(env, seed, max_steps)
+        check_bad_actions(env, seed)
+        check_global_rng_untouched(env, seed, max_steps)
+    finally:
+        env.close()
+
+
+def check_spaces(env: Any) -> None:
+    """Observation and action spaces are agentgym string spaces."""
+    from agentgym.spaces import UnicodeText
+
+    for name in ("observation_space", "action_space"):
+        space = getattr(env, name)
+        assert isinstance(space, UnicodeText), (
+            f"{name} is {space!r}; text envs use agentgym.spaces.UnicodeText "
+            "(most likely TextEnv.__init__ was not called)"
+        )
+
+
+def check_splits(env: Any) -> None:
+    """Every split has tasks, and an out-of-range task id is refused with a message."""
+    splits = env.unwrapped.splits
+    for split in SPLITS:
+        assert splits.get(split, 0) > 0, f"split {split!r} has no tasks: {dict(splits)}"
+    try:
+        env.reset(seed=0, options={"split": "test", "task_id": splits["test"]})
+    except agentgym.ConfigError as err:
+        assert "out of range" in str(err), f"unhelpful message for a bad task_id: {err}"
+    else:
+        raise AssertionError("reset accepted a task_id past the end of its split")
+
+
+def _policy_actions(info: dict[str, Any], rng: np.random.Generator) -> str:
+    actions = info.get("admissible_actions") or ["look"]
+    return actions[int(rng.integers(len(actions)))]
+
+
+def rollout_trace(env: Any, seed: int, max_steps: int, split: str = "train") -> Trace:
+    """Reset with ``seed`` and play random admissible actions (from a generator seeded
+    with ``seed``); return every (observation, reward, terminated, truncated, info)."""
+    rng = np.random.default_rng(seed)
+    obs, info = env.reset(seed=seed, options={"split": split})
+    trace: Trace = [(obs, info)]
+    for _ in range(max_steps):
+        out = env.step(_policy_actions(info, rng))
+        trace.append(out)
+        obs, _, terminated, truncated, info = out
+        if terminated or truncated:
+            break
+    return trace
+
+
+def check_info_keys(env: Any, seed: int, max_steps: int) -> None:
+    """Every info has the contract's keys with the right types and is JSON-serialisable."""
+    for item in rollout_trace(env, seed, max_steps):
+        obs, info = item[0], item[-1]
+        assert env.observation_space.contains(obs), f"observation not in {env.observation_space}"
+        for key in INFO_KEYS:
+            assert key in info, f"info lacks {key!r}: {sorted(info)}"
+        assert isinstance(info["task"], str), "info['task'] must be str"
+        admissible = info["admissible_actions"]
+        assert admissible is None or all(isinstance(a, str) for a in admissible), (
+            "info['admissible_actions'] must be a list of str or None"
+        )
+        assert isinstance(info["state_key"], str) and info["state_key"], "state_key must be a non-empty str"
+        assert isinstance(info["won"], bool) and isinstance(info["invalid_action"], bool)
+        try:
+            json.dumps(info)
+        except TypeError as err:
+            raise AssertionError(f"info is not JSON-serialisable ({err}); the env server needs it") from err
+
+
+def check_determinism(make: Callable[[], Any], seed: int, max_steps: int) -> None:
+    """Two fresh envs, same seed and actions: identical observations, rewards and infos."""
+    first, second = make(), make()
+    try:
+        a = rollout_trace(first, seed, max_steps)
+        b = rollout_trace(second, seed, max_steps)
+    finally:
+        first.close()
+        second.close()
+    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True), (
+        "same seed and actions gave different results: the env uses a generator other than "
+        "self.np_random, or state leaks between instances"
+    )
+
+
+def check_snapshot(env: Any, seed: int, max_steps: int) -> None:
+    """Restoring a mid-episode snapshot and replaying gives the same future."""
+    rng = np.random.default_rng(seed)
+    obs, info = env.reset(seed=seed, options={"split": "valid"})
+    for _ in range(2):
+        obs, _, terminated, truncated, info = env.step(_policy_actions(info, rng))
+        if terminated or truncated:
+            return
+    snap = env.unwrapped.snapshot()
+    assert isinstance(snap, bytes), "snapshot() must return bytes"
+    actions: list[str] = []
+    future = []
+    for _ in range(min(max_steps, 10)):
+        action = _policy_actions(info, rng)
+        actions.append(action)
+        out = env.step(action)
+        future.append(out)
+        info = out[4]
+        if out[2] or out[3]:
+            break
+    env.unwrapped.restore(snap)
+    replayed = [env.step(a) for a in actions]
+    assert json.dumps(future, sort_keys=True) == json.dumps(replayed, sort_keys=True), (
+        "restore() did not return to the snapshot's state"
+    )
+
+
+def check_bad_actions(env: Any, seed: int) -> None:
+    """Malformed and over-long actions never raise and set ``invalid_action``."""
+    limit = env.action_space.max_length
+    for bad in ("", "   ", "\x00\x01 %s {} [] ]] ))", "é" * 50, "x" * (limit + 1)):
+        env.reset(seed=seed)
+        obs, reward, terminated, truncated, info = env.step(bad)
+        assert isinstance(obs, str) and obs, f"action {bad[:20]!r} gave an empty observation"
+        assert info["invalid_action"], f"action {bad[:20]!r} was not flagged invalid"
+
+
+def check_global_rng_untouched(env: Any, seed: int, max_steps: int) -> None:
+    """Playing an episode leaves Python's and numpy's global generators alone."""
+    import random
+
+    random.seed(1234)
+    np.random.seed(1234)
+    before = (random.getstate(), np.random.get_state()[1].tobytes())
+    rollout_trace(env, seed, max_steps)
+    after = (random.getstate(), np.random.get_state()[1].tobytes())
+    assert before == after, "the env draws from the global random/numpy state; use self.np_random"
+
+
+def check_aec_env(env_id: str, *, games: int = 3, seed: int = 0, **kwargs: Any) -> None:
+    """PettingZoo's ``api_test``, the info keys for every seat, determinism and snapshots."""
+    from pettingzoo.test import api_test
+
+    env = agentgym.make(env_id, **kwargs)
+    api_test(env, num_cycles=100)
+    for game in range(games):
+        trace_a = aec_trace(agentgym.make(env_id, **kwargs), seed + game)
+        trace_b = aec_trace(agentgym.make(env_id, **kwargs), seed + game)
+        assert json.dumps(trace_a, sort_keys=True) == json.dumps(trace_b, sort_keys=True), (
+            "same seed and actions gave different games: the game uses a generator other than "
+            "self.np_random"
+        )
+        for _, _, _, info in trace_a:
+            for key in INFO_KEYS:
+                assert key in info, f"infos lack {key!r}: {sorted(info)}"
+    env.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        if not env.agents:
+            break
+        _aec_move(env, rng)
+    snap = env.snapshot()
+    future = aec_trace(env, None, rng=np.random.default_rng(1), reset=False)
+    env.restore(snap)
+    replayed = aec_trace(env, None, rng=np.random.default_rng(1), reset=False)
+    assert json.dumps(future, sort_keys=True) == json.dumps(replayed, sort_keys=True), (
+        "restore() did not return the game to the snapshot's state"
+    )
+
+
+def _aec_move(env: Any, rng: np.random.Generator) -> tuple[Any, ...]:
+    agent = env.agent_selection
+    obs, reward, terminated, truncated, info = env.last()
+    action = None if terminated or truncated else _policy_actions(info, rng)
+    env.step(action)
+    return agent, obs, reward, info
+
+
+def aec_trace(
+    env: Any,
+    seed: int | None,
+    *,
+    rng: np.random.Generator | None = None,
+    reset: bool = True,
+    max_moves: int = 2000,
+) -> list[tuple[Any, ...]]:
+    """Play random admissible moves to the end; return (agent, obs, reward, info) per move."""
+    rng = rng or np.random.default_rng(seed)
+    if reset:
+        env.reset(seed=seed)
+    trace = []
+    for _ in range(max_moves):
+        if not env.agents:
+            break
+        trace.append(_aec_move(env, rng))
+    return trace
+
+
+def require_backend(available: bool, reason: str) -> None:
+    """Skip the calling test when a backend is missing, or fail under ``AGENTGYM_REQUIRE_ALL=1``.
+
+    CI sets ``AGENTGYM_REQUIRE_ALL=1`` so that a missing backend (docker, chromium,
+    bubblewrap, an extra) is a failure there, never a silent skip.
+    """
+    import pytest
+
+    if available:
+        return
+    if os.environ.get("AGENTGYM_REQUIRE_ALL") == "1":
+        pytest.fail(f"required backend missing: {reason} (AGENTGYM_REQUIRE_ALL=1)")
+    pytest.skip(reason)
+
+
+__all__: Sequence[str] = [
+    "aec_trace",
+    "check_aec_env",
+    "check_bad_actions",
+    "check_determinism",
+    "check_env",
+    "check_global_rng_untouched",
+    "check_info_keys",
+    "check_snapshot",
+    "check_spaces",
+    "check_splits",
+    "require_backend",
+    "rollout_trace",
+]

@@ -1,0 +1,20 @@
+"""Every agentgym environment family, registered here by id and alias.
+
+Entry points are strings: nothing below is imported until ``agentgym.make``.
+"""
+
+from agentgym.registry import register
+
+register(
+    "agentgym/GuessNumber-v0",
+    "agentgym.environments.guess.env:GuessNumberEnv",
+    description="Find a hidden number with too-high/too-low feedback (the smallest env).",
+    aliases=("guess",),
+)
+register(
+    "agentgym/Nim-v0",
+    "agentgym.environments.nim.env:NimEnv",
+    description="Two players take 1-3 stones; whoever takes the last wins (multi-agent).",
+    aliases=("nim",),
+    multiagent=True,
+)
