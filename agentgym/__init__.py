@@ -14,6 +14,7 @@ Example:
 
 __version__ = "0.1.0"
 
+import agentgym.environments  # noqa: F401  (registers every environment)
 from agentgym.core import INFO_KEYS, TextEnv, state_digest
 from agentgym.episode import SPLITS, ResetOptions
 from agentgym.exceptions import (
@@ -37,8 +38,6 @@ from agentgym.records import (
     to_dataset,
 )
 from agentgym.registry import EnvInfo, list_envs, make, register
-
-import agentgym.environments  # noqa: E402, F401  (registers every environment)
 
 __all__ = [
     "__version__",

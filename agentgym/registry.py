@@ -61,21 +61,30 @@ def register(
 def resolve(name: str) -> EnvInfo:
     """The registered environment that ``name`` (id, id without prefix, or alias) names.
 
+    As in gymnasium, ``"module:id"`` imports ``module`` first (which registers
+    its envs), so subprocess and Ray workers can make envs registered outside
+    agentgym.
+
     Example:
         >>> resolve("guess").id
         'agentgym/GuessNumber-v0'
         >>> resolve("guesnumber")
         Traceback (most recent call last):
         ...
-        agentgym.exceptions.UnknownEnvError: unknown environment 'guesnumber'; did you mean 'guessnumber-v0'?
+        agentgym.exceptions.UnknownEnvError: unknown environment 'guesnumber'; did you mean ...
     """
+    module, sep, rest = name.rpartition(":")
+    if sep and "/" not in module:
+        importlib.import_module(module)  # "package.module:agentgym/Name-v0" registers on import
+        name = rest
     key = name.lower()
     if key in _ALIASES:
         return _ENVS[_ALIASES[key]]
     if "-v" not in key and f"{key}-v0" in _ALIASES:
         return _ENVS[_ALIASES[f"{key}-v0"]]
-    close = difflib.get_close_matches(key, list(_ALIASES), n=3, cutoff=0.6)
-    suggestion = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    close = difflib.get_close_matches(key, list(_ALIASES), n=6, cutoff=0.6)
+    ids = list(dict.fromkeys(_ALIASES[c] for c in close))[:3]
+    suggestion = f"; did you mean {' or '.join(ids)}?" if ids else ""
     raise UnknownEnvError(
         f"unknown environment {name!r}{suggestion}",
         hint="`agentgym envs` lists every registered environment",

@@ -25,9 +25,7 @@ from agentgym.episode import SPLITS
 Trace = list[tuple[Any, ...]]
 
 
-def check_env(
-    env_id: str, *, episodes: int = 3, max_steps: int = 60, seed: int = 0, **kwargs: Any
-) -> None:
+def check_env(env_id: str, *, episodes: int = 3, max_steps: int = 60, seed: int = 0, **kwargs: Any) -> None:
     """Run every single-agent check on ``agentgym.make(env_id, **kwargs)``."""
     env = agentgym.make(env_id, **kwargs)
     try:
@@ -182,8 +180,7 @@ def check_aec_env(env_id: str, *, games: int = 3, seed: int = 0, **kwargs: Any) 
         trace_a = aec_trace(agentgym.make(env_id, **kwargs), seed + game)
         trace_b = aec_trace(agentgym.make(env_id, **kwargs), seed + game)
         assert json.dumps(trace_a, sort_keys=True) == json.dumps(trace_b, sort_keys=True), (
-            "same seed and actions gave different games: the game uses a generator other than "
-            "self.np_random"
+            "same seed and actions gave different games: the game uses a generator other than self.np_random"
         )
         for _, _, _, info in trace_a:
             for key in INFO_KEYS:

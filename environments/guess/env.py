@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentgym.core import ResetOptions, TextEnv, state_digest
 from agentgym.environments.guess.rules import Game, split_numbers
+
+from agentgym.core import ResetOptions, TextEnv, state_digest
 
 
 class GuessNumberEnv(TextEnv):
