@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
 
-from agentgym.exceptions import UnknownEnvError
+from agentgym.exceptions import ConfigError, UnknownEnvError
 
 
 @dataclass(frozen=True)
@@ -104,9 +105,16 @@ def make(name: str, **kwargs: Any) -> Any:
         'I am thinking of a whole number between 1 and 16.'
     """
     info = resolve(name)
-    if info.multiagent:
-        return load_entry_point(info.entry_point)(**{**info.kwargs, **kwargs})
-    return gym.make(info.id, **kwargs)
+    try:
+        if info.multiagent:
+            return load_entry_point(info.entry_point)(**{**info.kwargs, **kwargs})
+        return gym.make(info.id, **kwargs)
+    except TypeError as err:
+        cls = load_entry_point(info.entry_point)
+        raise ConfigError(
+            f"cannot make {info.id} with {kwargs}: {str(err).split(' was raised from')[0]}",
+            hint=f"its arguments: {cls.__name__}{inspect.signature(cls)}",
+        ) from err
 
 
 def load_entry_point(entry_point: str) -> Any:

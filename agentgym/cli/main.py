@@ -10,12 +10,12 @@ import os
 import sys
 from typing import Annotated
 
-import click
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.exceptions import TyperException
 
 from agentgym.cli import play as play_cmd
 from agentgym.cli import rollout as rollout_cmd
@@ -104,11 +104,14 @@ def main() -> None:
     console = Console(stderr=True)
     try:
         code = app(prog_name="agentgym", standalone_mode=False)
-    except click.exceptions.Abort:
+    except typer.Abort:
         console.print("aborted")
         code = 130
-    except click.ClickException as err:
-        err.show()
+    except typer.Exit as err:
+        code = err.exit_code
+    except TyperException as err:  # usage errors: bad options, missing arguments
+        show = getattr(err, "show", None)
+        show() if show else console.print(f"error: {err.format_message()}")
         code = err.exit_code
     except AgentGymError as err:
         _fail(console, str(err), err.hint)
@@ -134,9 +137,9 @@ def main() -> None:
 
 
 def _fail(console: Console, message: str, hint: str | None) -> None:
-    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     if hint:
-        console.print(f"[bold]hint:[/] {escape(hint)}", highlight=False)
+        console.print(f"[bold]hint:[/] {escape(hint)}", highlight=False, soft_wrap=True)
 
 
 __all__ = ["app", "main"]

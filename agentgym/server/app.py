@@ -123,6 +123,15 @@ class SessionStore:
             session.env.close()
         return True
 
+    def discard(self, session: Session) -> None:
+        """Drop a session whose env crashed (its lock is held by the caller)."""
+        with self.lock:
+            sid = next((k for k, s in self.sessions.items() if s is session), None)
+            if sid is not None:
+                del self.sessions[sid]
+        with contextlib.suppress(Exception):
+            session.env.close()
+
     def expire(self) -> int:
         now = time.monotonic()
         with self.lock:
@@ -248,9 +257,7 @@ def create_app(
         except AgentGymError:
             raise
         except Exception as err:
-            sid = next((k for k, s in store.sessions.items() if s is session), None)
-            if sid is not None:
-                store.sessions.pop(sid, None)
+            store.discard(session)
             raise EnvCrashedError(
                 f"{session.env_id} raised {type(err).__name__}: {err}; the session was closed",
                 hint="open a new session; the env's state after a crash is unknown",
