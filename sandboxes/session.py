@@ -59,11 +59,14 @@ class CappedOutput:
     def truncated(self) -> bool:
         return self.total > self.limit
 
-    def text(self) -> str:
+    def data(self) -> bytes:
+        """What is kept, with a marker where bytes were cut."""
         dropped = self.total - len(self.head) - len(self.tail)
         marker = f"\n[... {dropped} bytes truncated (Limits.output_bytes={self.limit}) ...]\n"
-        data = bytes(self.head) + (marker.encode() if dropped else b"") + bytes(self.tail)
-        return data.decode("utf-8", errors="replace")
+        return bytes(self.head) + (marker.encode() if dropped else b"") + bytes(self.tail)
+
+    def text(self) -> str:
+        return self.data().decode("utf-8", errors="replace")
 
 
 def session_script(state_dir: str, out_fd: int, err_fd: int, *, own_session: bool = False) -> str:

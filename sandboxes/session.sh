@@ -79,7 +79,17 @@ _ag_loop() {  # the session: read NUL-terminated commands, answer "done <status>
     done
 }
 
-_ag_job() {  # one command as its own process (the docker backend runs one exec per call)
+_ag_cap() {  # stdin -> stdout as the host's CappedOutput: first half, a marker, last half ($1 = limit)
+    local limit=$1 spill=$_AG_STATE/cap.$BASHPID head=$(( $1 / 2 )) tail=$(( $1 - $1 / 2 )) n line
+    head -c "$head"
+    LC_ALL=C dd bs=1M 2> "$spill.dd" | tail -c "$tail" > "$spill.tail"
+    { read -r line; read -r line; read -r n line; } < "$spill.dd"
+    (( n > tail )) && printf '\n[... %d bytes truncated (Limits.output_bytes=%d) ...]\n' "$(( n - tail ))" "$limit"
+    (( n > 0 )) && cat "$spill.tail"
+    rm -f "$spill.dd" "$spill.tail"
+}
+
+_ag_job() {  # one command as its own process, output capped here ($1 = command, $2 = limit)
     local line f
     [ -d "$_AG_STATE" ] || mkdir -p "$_AG_STATE"
     read -r line < /proc/self/stat
@@ -87,5 +97,5 @@ _ag_job() {  # one command as its own process (the docker backend runs one exec 
     printf '%s\n' "${f[19]}" > "$_AG_STATE/start"
     [ -s "$_AG_STATE/env" ] && . "$_AG_STATE/env" 2>/dev/null
     trap _ag_save EXIT
-    eval "$1"
+    { eval "$1"; } < /dev/null > >(_ag_cap "$2") 2> >(_ag_cap "$2" >&2)
 }
