@@ -5,21 +5,27 @@ picks one. docs/sandboxes.md has the threat model and what each backend stops.
 """
 
 from agentgym.sandboxes.base import ExecResult, Limits, Sandbox
-from agentgym.sandboxes.config import BASE_ENV, BwrapConfig, DockerConfig, LocalConfig, SandboxConfig
+from agentgym.sandboxes.config import (
+    BASE_ENV,
+    BwrapConfig,
+    DockerConfig,
+    LocalConfig,
+    SandboxConfig,
+)
 from agentgym.sandboxes.factory import BACKENDS, create, parse_config
 
 __all__ = [
-    # runtime
-    "ExecResult",
-    "Limits",
-    "Sandbox",
-    "create",
     # configs
     "BACKENDS",
     "BASE_ENV",
     "BwrapConfig",
     "DockerConfig",
+    # runtime
+    "ExecResult",
+    "Limits",
     "LocalConfig",
+    "Sandbox",
     "SandboxConfig",
+    "create",
     "parse_config",
 ]

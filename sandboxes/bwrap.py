@@ -23,12 +23,13 @@ import threading
 import time
 import warnings
 
-from agentgym.exceptions import ConfigError, MissingDependencyError
 from agentgym.sandboxes import cgroups
 from agentgym.sandboxes.base import ExecResult, Sandbox
 from agentgym.sandboxes.config import BASE_ENV, SANDBOX_UID, BwrapConfig
 from agentgym.sandboxes.session import ShellSession, output_pipes, session_script
 from agentgym.sandboxes.workspace import HostWorkspace, pack_folder
+
+from agentgym.exceptions import ConfigError, MissingDependencyError
 
 STATE_DIR = "/tmp/.agentgym"
 _HOST_TOP = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -52,7 +53,9 @@ def _root_flags(config: BwrapConfig) -> list[str]:
                 flags += ["--ro-bind", top, top]
     for path in config.ro_binds:
         if not os.path.exists(path):
-            raise ConfigError(f"ro_binds path {path!r} does not exist on the host; remove it or fix it")
+            raise ConfigError(
+                f"ro_binds path {path!r} does not exist on the host; remove it or fix it"
+            )
         flags += ["--ro-bind", path, path]
     return flags
 
@@ -112,7 +115,9 @@ class BwrapSandbox(Sandbox):
         if config.limits_via != "rlimit" and cgroups.available():
             self.cgroup = cgroups.Cgroup(self.limits)
         elif config.limits_via == "cgroup":
-            raise ConfigError("cgroups are not writable on this host; use limits_via='auto' or 'rlimit'")
+            raise ConfigError(
+                "cgroups are not writable on this host; use limits_via='auto' or 'rlimit'"
+            )
         else:
             _warn_rlimits()
         out_r, out_w, err_r, err_w = output_pipes()
@@ -146,7 +151,9 @@ class BwrapSandbox(Sandbox):
 
     def exec(self, cmd: str, timeout: float | None = None) -> ExecResult:
         with self._lock:
-            return self.session.exec(cmd, timeout or self.limits.timeout_s, self.limits.output_bytes)
+            return self.session.exec(
+                cmd, timeout or self.limits.timeout_s, self.limits.output_bytes
+            )
 
     def read_file(self, path: str) -> bytes:
         return self.workspace.read_file(path)
@@ -202,8 +209,8 @@ def _warn_rlimits() -> None:
     if "rlimits" not in _warned:
         _warned.add("rlimits")
         warnings.warn(
-            "cgroups are not writable here: bwrap sandboxes fall back to rlimits (memory per process, "
-            "processes per host uid, no CPU share); see docs/sandboxes.md",
+            "cgroups are not writable here: bwrap sandboxes fall back to rlimits (memory per "
+            "process, processes per host uid, no CPU share); see docs/sandboxes.md",
             RuntimeWarning,
             stacklevel=3,
         )

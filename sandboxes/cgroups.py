@@ -9,6 +9,7 @@ backend falls back to rlimits when it does not.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import signal
@@ -109,7 +110,8 @@ class Cgroup:
         else:
             settings = {
                 "memory.limit_in_bytes": memory, "memory.memsw.limit_in_bytes": memory,
-                "pids.max": limits.pids, "cpu.cfs_period_us": _CPU_PERIOD_US, "cpu.cfs_quota_us": quota,
+                "pids.max": limits.pids, "cpu.cfs_period_us": _CPU_PERIOD_US,
+                "cpu.cfs_quota_us": quota,
             }  # fmt: skip
         for folder in self.folders:
             os.mkdir(folder)
@@ -146,13 +148,9 @@ class Cgroup:
         deadline = time.monotonic() + wait_s
         while (pids := self.procs()) and time.monotonic() < deadline:
             for pid in pids:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             time.sleep(0.005)
         for folder in self.folders:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.rmdir(folder)
-            except FileNotFoundError:
-                pass

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from agentgym.sandboxes.base import Limits
+from pydantic import BaseModel, ConfigDict, Field
 
 # Every variable a sandboxed command sees, unless the config's `env` adds more.
 # Nothing is inherited from the host process.
@@ -45,17 +44,20 @@ class BwrapConfig(_Common):
     backend: Literal["bwrap"] = "bwrap"
     image: str | None = Field(
         None,
-        description="A root filesystem folder to use as /; None shows the host's /usr and /etc read-only.",
+        description="A root filesystem folder for /; None: the host's /usr and /etc, read-only.",
     )
     ro_binds: list[str] = Field(
         default_factory=list,
         description="More host folders shown read-only at the same path (e.g. a Python install).",
     )
     host_uid: int = Field(
-        65534, ge=1, description="Host uid (and gid) the sandbox runs as when agentgym runs as root."
+        65534,
+        ge=1,
+        description="Host uid (and gid) the sandbox runs as when agentgym runs as root.",
     )
     limits_via: Literal["auto", "cgroup", "rlimit"] = Field(
-        "auto", description="How memory/pids/CPU are enforced: cgroups when allowed (auto), or rlimits."
+        "auto",
+        description="How memory/pids/CPU are enforced: cgroups when allowed (auto), or rlimits.",
     )
 
 
@@ -65,7 +67,8 @@ class DockerConfig(_Common):
     backend: Literal["docker"] = "docker"
     image: str = Field("agentgym-sandbox:latest", description="A local image (never pulled).")
     base_url: str | None = Field(
-        None, description="Docker engine socket, e.g. unix:///tmp/d/docker.sock; None reads DOCKER_HOST."
+        None,
+        description="Docker engine socket, e.g. unix:///tmp/d/docker.sock; None reads DOCKER_HOST.",
     )
     runtime: Literal["runc", "runsc"] = Field(
         "runc", description="OCI runtime; runsc is gVisor, when the engine has it registered."

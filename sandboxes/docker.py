@@ -25,11 +25,12 @@ import threading
 import time
 from typing import Any
 
-from agentgym.exceptions import ConfigError, EnvCrashedError, MissingDependencyError, require
 from agentgym.sandboxes.base import ExecResult, Sandbox
 from agentgym.sandboxes.config import BASE_ENV, SANDBOX_UID, DockerConfig
 from agentgym.sandboxes.session import SESSION_SH, CappedOutput
 from agentgym.sandboxes.workspace import pack_folder
+
+from agentgym.exceptions import ConfigError, EnvCrashedError, MissingDependencyError, require
 
 LABEL_HOST_USR = "agentgym.host-usr"
 LABEL_SANDBOX = "agentgym.sandbox"
@@ -38,7 +39,9 @@ MAX_COMMAND_BYTES = 120_000  # one exec argument (Linux caps one at 128 KiB)
 _PRELUDE = f"_AG_STATE={STATE_DIR}\n{SESSION_SH}\n"
 _GRACE_S = 5.0
 # Resolve $1 inside the container and insist that it lies in /workspace (exit 3 if not).
-_CONFINE = 'p=$(realpath -m -- "$1") || exit 2; case $p in /workspace|/workspace/*) ;; *) exit 3;; esac; '
+_CONFINE = (
+    'p=$(realpath -m -- "$1") || exit 2; case $p in /workspace|/workspace/*) ;; *) exit 3;; esac; '
+)
 
 
 def connect(base_url: str | None = None) -> Any:
@@ -60,7 +63,8 @@ class DockerSandbox(Sandbox):
     """A Docker container sandbox (see the module docstring for what it stops).
 
     Example:
-        >>> with DockerSandbox(DockerConfig(base_url="unix:///tmp/d/docker.sock")) as sb:  # doctest: +SKIP
+        >>> config = DockerConfig(base_url="unix:///tmp/d/docker.sock")
+        >>> with DockerSandbox(config) as sb:  # doctest: +SKIP
         ...     sb.exec("echo hi").stdout
         'hi\\n'
     """
@@ -82,7 +86,9 @@ class DockerSandbox(Sandbox):
         limits = self.limits
         memory = f"{limits.memory_mb + limits.disk_mb}m"  # tmpfs pages count as memory
         tmpfs = f"size={limits.disk_mb}m,uid={SANDBOX_UID},gid={SANDBOX_UID},mode=0755,exec"
-        host_usr = {"/usr": {"bind": "/usr", "mode": "ro"}} if LABEL_HOST_USR in image.labels else {}
+        host_usr = (
+            {"/usr": {"bind": "/usr", "mode": "ro"}} if LABEL_HOST_USR in image.labels else {}
+        )
         try:
             self.container = self.client.containers.run(
                 image, ["sleep", "infinity"], detach=True, init=True, network_mode="none",
@@ -96,8 +102,9 @@ class DockerSandbox(Sandbox):
         except docker.errors.APIError as err:
             if "runtime" in str(err).lower() and config.runtime != "runc":
                 raise ConfigError(
-                    f"the engine has no {config.runtime!r} runtime; install gVisor and start dockerd "
-                    f"with --add-runtime {config.runtime}=/usr/bin/{config.runtime}, or use runtime='runc'"
+                    f"the engine has no {config.runtime!r} runtime; install gVisor and start "
+                    f"dockerd with --add-runtime {config.runtime}=/usr/bin/{config.runtime}, "
+                    "or use runtime='runc'"
                 ) from None
             raise
         try:
@@ -109,7 +116,12 @@ class DockerSandbox(Sandbox):
 
     # --- one exec, streamed ----------------------------------------------------------
     def _run(
-        self, argv: list[str], *, stdin: bytes | None = None, timeout: float = 60.0, limit: int | None = None
+        self,
+        argv: list[str],
+        *,
+        stdin: bytes | None = None,
+        timeout: float = 60.0,
+        limit: int | None = None,
     ) -> tuple[int | None, CappedOutput, CappedOutput, float]:
         """Run ``argv`` in the container: (exit code or None if killed, stdout, stderr, seconds)."""
         if self._closed:
@@ -118,7 +130,9 @@ class DockerSandbox(Sandbox):
         sinks = {1: CappedOutput(cap), 2: CappedOutput(cap)}
         start = time.monotonic()
         try:
-            exec_id = self.client.api.exec_create(self.container.id, argv, stdin=stdin is not None)["Id"]
+            exec_id = self.client.api.exec_create(self.container.id, argv, stdin=stdin is not None)[
+                "Id"
+            ]
             sock = self.client.api.exec_start(exec_id, socket=True)._sock
         except Exception as err:
             raise self._crashed(err) from None
@@ -156,10 +170,14 @@ class DockerSandbox(Sandbox):
     def _kill_call(self) -> None:
         """SIGKILL every process born since the running call started (a separate exec)."""
         script = _PRELUDE + 'read -r t < "$_AG_STATE/start" && _ag_kill_since "$t"'
-        self.client.api.exec_start(self.client.api.exec_create(self.container.id, ["bash", "-c", script])["Id"])
+        self.client.api.exec_start(
+            self.client.api.exec_create(self.container.id, ["bash", "-c", script])["Id"]
+        )
 
     def _crashed(self, err: Exception) -> EnvCrashedError:
-        return EnvCrashedError(f"docker sandbox {self.container.short_id} crashed or was removed: {err}")
+        return EnvCrashedError(
+            f"docker sandbox {self.container.short_id} crashed or was removed: {err}"
+        )
 
     # --- the runtime API -----------------------------------------------------------------
     def exec(self, cmd: str, timeout: float | None = None) -> ExecResult:
@@ -169,24 +187,33 @@ class DockerSandbox(Sandbox):
                 f"{MAX_COMMAND_BYTES} per exec (write long scripts with write_file, then run them)"
             )
         if "\0" in cmd:
-            raise ConfigError("a command cannot contain a NUL byte; write binary data with write_file")
+            raise ConfigError(
+                "a command cannot contain a NUL byte; write binary data with write_file"
+            )
         limit = self.limits.output_bytes
         argv = ["bash", "-c", _PRELUDE + '_ag_job "$1" "$2"', "agentgym", cmd, str(limit)]
         with self._lock:
-            code, out, err, seconds = self._run(argv, timeout=timeout or self.limits.timeout_s, limit=limit + 256)
+            code, out, err, seconds = self._run(
+                argv, timeout=timeout or self.limits.timeout_s, limit=limit + 256
+            )
         # The cap ran inside the container; its marker sits right after the first half.
         marked = any(s.data()[limit // 2 :].startswith(b"\n[... ") for s in (out, err))
         return ExecResult(
             stdout=out.text(), stderr=err.text(), exit_code=-1 if code is None else code,
-            timed_out=code is None, truncated=marked or out.truncated or err.truncated, duration_s=seconds,
+            timed_out=code is None, truncated=marked or out.truncated or err.truncated,
+            duration_s=seconds,
         )  # fmt: skip
 
     def _file_call(self, script: str, path: str, stdin: bytes | None = None) -> bytes:
         full = os.path.normpath(os.path.join(self.workdir, path))
         with self._lock:
-            code, out, err, _ = self._run(["bash", "-c", _CONFINE + script, "agentgym", full], stdin=stdin)
+            code, out, err, _ = self._run(
+                ["bash", "-c", _CONFINE + script, "agentgym", full], stdin=stdin
+            )
         if code == 3:
-            raise PermissionError(f"{path!r} is outside {self.workdir} (or leads there through a symlink)")
+            raise PermissionError(
+                f"{path!r} is outside {self.workdir} (or leads there through a symlink)"
+            )
         if code != 0:
             message = err.text().strip() or f"exit status {code}"
             if "No such file" in message or "cannot access" in message:
@@ -195,7 +222,9 @@ class DockerSandbox(Sandbox):
         return out.data()
 
     def read_file(self, path: str) -> bytes:
-        return self._file_call('[ -f "$p" ] || { echo "$1: No such file" >&2; exit 1; }; exec cat -- "$p"', path)
+        return self._file_call(
+            '[ -f "$p" ] || { echo "$1: No such file" >&2; exit 1; }; exec cat -- "$p"', path
+        )
 
     def write_file(self, path: str, data: bytes | str) -> None:
         data = data.encode() if isinstance(data, str) else data
@@ -210,7 +239,8 @@ class DockerSandbox(Sandbox):
 
     def restore(self, handle: bytes) -> None:
         self._file_call(
-            'chmod -R u+rwX "$p"; find "$p" -mindepth 1 -delete && exec tar -C "$p" -xf - --no-same-owner',
+            'chmod -R u+rwX "$p"; find "$p" -mindepth 1 -delete && '
+            'exec tar -C "$p" -xf - --no-same-owner',
             ".",
             stdin=handle,
         )

@@ -61,7 +61,9 @@ class PrivateDockerd:
         deadline = time.monotonic() + timeout_s
         while True:
             if self.proc.poll() is not None:
-                raise MissingDependencyError(f"dockerd exited at start; see {self.folder}/dockerd.log")
+                raise MissingDependencyError(
+                    f"dockerd exited at start; see {self.folder}/dockerd.log"
+                )
             if os.path.exists(self.socket):
                 try:
                     connect(self.base_url).close()
@@ -70,11 +72,13 @@ class PrivateDockerd:
                     pass
             if time.monotonic() > deadline:
                 self.stop()
-                raise MissingDependencyError(f"dockerd did not answer in {timeout_s:.0f} s; see {self.folder}")
+                raise MissingDependencyError(
+                    f"dockerd did not answer in {timeout_s:.0f} s; see {self.folder}"
+                )
             time.sleep(0.1)
 
     def stop(self, timeout_s: float = 20.0) -> None:
-        """SIGTERM dockerd by pid (it stops its containers and containerd), SIGKILL if it lingers."""
+        """SIGTERM dockerd by pid (it stops its containers and its containerd), else SIGKILL."""
         if self.proc is None:
             return
         if self.proc.poll() is None:

@@ -19,12 +19,15 @@ import os
 import tarfile
 from typing import Any
 
-from agentgym.exceptions import ConfigError
 from agentgym.sandboxes.config import SANDBOX_UID
 from agentgym.sandboxes.docker import LABEL_HOST_USR
 
+from agentgym.exceptions import ConfigError
+
 DEFAULT_TAG = "agentgym-sandbox:latest"
-_PASSWD = f"root:x:0:0:root:/root:/bin/bash\nagent:x:{SANDBOX_UID}:{SANDBOX_UID}:agent:/tmp:/bin/bash\n"
+_PASSWD = (
+    f"root:x:0:0:root:/root:/bin/bash\nagent:x:{SANDBOX_UID}:{SANDBOX_UID}:agent:/tmp:/bin/bash\n"
+)
 _GROUP = f"root:x:0:\nagent:x:{SANDBOX_UID}:\n"
 _HOSTS = "127.0.0.1 localhost sandbox\n::1 localhost\n"
 
@@ -40,7 +43,14 @@ def host_rootfs() -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
 
-        def add(name: str, *, mode: int = 0o755, data: bytes | None = None, link: str | None = None, uid: int = 0):
+        def add(
+            name: str,
+            *,
+            mode: int = 0o755,
+            data: bytes | None = None,
+            link: str | None = None,
+            uid: int = 0,
+        ):
             info = tarfile.TarInfo(name)
             info.mode, info.uid, info.gid = mode, uid, uid
             if link is not None:
@@ -78,7 +88,10 @@ def build_from_host(client: Any, tag: str = DEFAULT_TAG) -> str:
     """Import :func:`host_rootfs` as ``tag``; returns the image id."""
     repository, _, version = tag.partition(":")
     answer = client.api.import_image_from_data(
-        host_rootfs(), repository=repository, tag=version or "latest", changes=[f"LABEL {LABEL_HOST_USR}=/usr"]
+        host_rootfs(),
+        repository=repository,
+        tag=version or "latest",
+        changes=[f"LABEL {LABEL_HOST_USR}=/usr"],
     )
     return client.images.get(tag).id if answer else ""
 
@@ -89,6 +102,11 @@ def build_from_dockerfile(client: Any, dockerfile: str, tag: str = DEFAULT_TAG) 
         raise ConfigError(f"no Dockerfile at {dockerfile!r}; give the path of an existing file")
     folder = os.path.dirname(os.path.abspath(dockerfile))
     image, _ = client.images.build(
-        path=folder, dockerfile=os.path.basename(dockerfile), tag=tag, network_mode="none", pull=False, rm=True
+        path=folder,
+        dockerfile=os.path.basename(dockerfile),
+        tag=tag,
+        network_mode="none",
+        pull=False,
+        rm=True,
     )
     return image.id

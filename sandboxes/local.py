@@ -29,7 +29,8 @@ def _warn_once() -> None:
     if not _warned:
         _warned = True
         warnings.warn(
-            "the local sandbox backend isolates nothing (development only); use 'bwrap' or 'docker'",
+            "the local sandbox backend isolates nothing (development only); "
+            "use 'bwrap' or 'docker'",
             RuntimeWarning,
             stacklevel=4,
         )
@@ -51,13 +52,23 @@ class LocalSandbox(Sandbox):
 
     def __init__(self, config: LocalConfig) -> None:
         _warn_once()
-        self.config, self.limits, self._lock, self._closed = config, config.limits, threading.Lock(), False
+        self.config, self.limits, self._lock, self._closed = (
+            config,
+            config.limits,
+            threading.Lock(),
+            False,
+        )
         self.top = tempfile.mkdtemp(prefix="agentgym-local-")
         self.workdir = os.path.join(self.top, "workspace")
         state = os.path.join(self.top, "state")
         os.mkdir(self.workdir)
         os.mkdir(state)
-        env = {**BASE_ENV, "PATH": os.environ.get("PATH", BASE_ENV["PATH"]), "HOME": state, "TMPDIR": state}
+        env = {
+            **BASE_ENV,
+            "PATH": os.environ.get("PATH", BASE_ENV["PATH"]),
+            "HOME": state,
+            "TMPDIR": state,
+        }
         out_r, out_w, err_r, err_w = output_pipes()
         script = session_script(state, out_w, err_w, own_session=True)
         argv = ["/bin/bash", "--noprofile", "--norc", "-c", script]
@@ -79,7 +90,9 @@ class LocalSandbox(Sandbox):
 
     def exec(self, cmd: str, timeout: float | None = None) -> ExecResult:
         with self._lock:
-            return self.session.exec(cmd, timeout or self.limits.timeout_s, self.limits.output_bytes)
+            return self.session.exec(
+                cmd, timeout or self.limits.timeout_s, self.limits.output_bytes
+            )
 
     def read_file(self, path: str) -> bytes:
         return self.workspace.read_file(self._path(path))

@@ -11,6 +11,7 @@ started (children, grandchildren and daemons alike) and answers ``done -1``.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import select
@@ -21,8 +22,9 @@ import time
 from collections.abc import Callable
 from importlib import resources
 
-from agentgym.exceptions import ConfigError, EnvCrashedError
 from agentgym.sandboxes.base import ExecResult
+
+from agentgym.exceptions import ConfigError, EnvCrashedError
 
 SESSION_SH = resources.files("agentgym.sandboxes").joinpath("session.sh").read_text()
 _F_SETPIPE_SZ = 1031
@@ -76,7 +78,9 @@ def session_script(state_dir: str, out_fd: int, err_fd: int, *, own_session: boo
     local backend, which has no pid namespace to bound the kill).
     """
     sid = "$$" if own_session else ""
-    preamble = f"_AG_STATE={shlex.quote(state_dir)}; _AG_OUT={out_fd}; _AG_ERR={err_fd}; _AG_SID={sid}\n"
+    preamble = (
+        f"_AG_STATE={shlex.quote(state_dir)}; _AG_OUT={out_fd}; _AG_ERR={err_fd}; _AG_SID={sid}\n"
+    )
     return preamble + SESSION_SH + "\n_ag_loop\n"
 
 
@@ -147,7 +151,9 @@ class ShellSession:
         if self.dead:
             raise EnvCrashedError(f"{self.name} crashed earlier; create a new sandbox")
         if "\0" in cmd:
-            raise ConfigError("a command cannot contain a NUL byte; write binary data with write_file")
+            raise ConfigError(
+                "a command cannot contain a NUL byte; write binary data with write_file"
+            )
         out, err = CappedOutput(output_bytes), CappedOutput(output_bytes)
         ctl = self.proc.stdout.fileno()
         start = time.monotonic()
@@ -158,7 +164,9 @@ class ShellSession:
             if left <= 0:
                 if signalled:
                     self.kill()
-                    raise EnvCrashedError(f"{self.name} did not stop a timed-out command; it was killed")
+                    raise EnvCrashedError(
+                        f"{self.name} did not stop a timed-out command; it was killed"
+                    )
                 os.kill(self.shell, signal.SIGUSR1)
                 signalled, deadline = True, time.monotonic() + _GRACE_S
                 continue
@@ -170,7 +178,9 @@ class ShellSession:
                 chunk = os.read(ctl, 64)
                 if not chunk:
                     self.kill()
-                    raise EnvCrashedError(f"{self.name} crashed: its session shell died (out of memory?)")
+                    raise EnvCrashedError(
+                        f"{self.name} crashed: its session shell died (out of memory?)"
+                    )
                 answer += chunk
         for fd, sink in ((self.out_r, out), (self.err_r, err)):
             _read_into(fd, sink, 2 * _PIPE_SIZE)  # what the job wrote before it ended
@@ -184,18 +194,14 @@ class ShellSession:
     def kill(self) -> None:
         """SIGKILL the launcher's process group and reap it; the backend kills the rest."""
         self.dead = True
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.proc.wait()
         for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             f.close()
         for fd in (self.out_r, self.err_r):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         self.out_r = self.err_r = -1
 
 
@@ -204,10 +210,8 @@ def output_pipes() -> tuple[int, int, int, int]:
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     for fd in (out_r, err_r):
-        try:
+        with contextlib.suppress(OSError):  # over /proc/sys/fs/pipe-max-size: keep 64 KiB
             fcntl.fcntl(fd, _F_SETPIPE_SZ, _PIPE_SIZE)
-        except OSError:
-            pass  # over /proc/sys/fs/pipe-max-size: keep the default 64 KiB
     return out_r, out_w, err_r, err_w
 
 

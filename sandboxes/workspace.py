@@ -39,7 +39,9 @@ class _OpenHow(ctypes.Structure):
 def openat2_in_root(root_fd: int, path: str, flags: int) -> int:
     """``openat2(root_fd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)``."""
     how = _OpenHow(flags | os.O_CLOEXEC, 0, _RESOLVE_IN_ROOT | _RESOLVE_NO_MAGICLINKS)
-    fd = _libc.syscall(_SYS_OPENAT2, root_fd, os.fsencode(path), ctypes.byref(how), ctypes.sizeof(how))
+    fd = _libc.syscall(
+        _SYS_OPENAT2, root_fd, os.fsencode(path), ctypes.byref(how), ctypes.sizeof(how)
+    )
     if fd < 0:
         err = ctypes.get_errno()
         raise OSError(err, f"{os.strerror(err)}: {path}")
@@ -47,7 +49,7 @@ def openat2_in_root(root_fd: int, path: str, flags: int) -> int:
 
 
 def _owned(method):
-    """Run ``method`` with the sandbox's uid as file-system uid (see :meth:`HostWorkspace.as_owner`)."""
+    """Run ``method`` as the sandbox's uid on files (see :meth:`HostWorkspace.as_owner`)."""
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
@@ -101,10 +103,12 @@ class HostWorkspace:
 
     # --- paths ------------------------------------------------------------------
     def inside(self, path: str) -> str:
-        """The absolute in-sandbox path of ``path`` (relative to the workdir, or absolute under it)."""
+        """The in-sandbox absolute path of ``path`` (relative to the workdir, or absolute in it)."""
         full = posixpath.normpath(posixpath.join(self.workdir, path))
         escapes = not posixpath.isabs(path) and posixpath.normpath(path).split("/")[0] == ".."
-        if escapes or (full != self.workdir and not full.startswith(self.workdir.rstrip("/") + "/")):
+        if escapes or (
+            full != self.workdir and not full.startswith(self.workdir.rstrip("/") + "/")
+        ):
             raise ConfigError(f"path {path!r} is outside the workspace; give a path inside it")
         return full
 
@@ -171,7 +175,9 @@ class HostWorkspace:
         try:
             name = posixpath.basename(folder)
             os.mkdir(name, 0o755, dir_fd=parent)
-            return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
+            return os.open(
+                name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent
+            )
         finally:
             os.close(parent)
 
@@ -193,9 +199,11 @@ class HostWorkspace:
         """Empty the workspace, then unpack ``handle`` (a tar from :meth:`snapshot`) into it."""
         self._clear()
         try:
-            tar = tarfile.open(fileobj=io.BytesIO(handle), mode="r:")
+            tar = tarfile.open(fileobj=io.BytesIO(handle), mode="r:")  # noqa: SIM115 (closed below)
         except tarfile.TarError as err:
-            raise ConfigError(f"not a workspace snapshot ({err}); pass bytes from Sandbox.snapshot()") from err
+            raise ConfigError(
+                f"not a workspace snapshot ({err}); pass bytes from Sandbox.snapshot()"
+            ) from err
         with tar:
             for member in tar:
                 name = posixpath.normpath(member.name.lstrip("/"))
@@ -211,7 +219,9 @@ class HostWorkspace:
                 finally:
                     os.close(parent)
 
-    def _unpack_one(self, tar: tarfile.TarFile, member: tarfile.TarInfo, parent: int, name: str) -> None:
+    def _unpack_one(
+        self, tar: tarfile.TarFile, member: tarfile.TarInfo, parent: int, name: str
+    ) -> None:
         if member.issym():
             os.symlink(member.linkname, name, dir_fd=parent)
             return
@@ -248,7 +258,12 @@ def _pack(tar: tarfile.TarFile, dir_fd: int, prefix: str, depth: int) -> None:
     for entry in sorted(os.scandir(dir_fd), key=lambda e: e.name):
         info = tarfile.TarInfo(prefix + entry.name)
         st = entry.stat(follow_symlinks=False)
-        info.mode, info.mtime, info.uid, info.gid = stat.S_IMODE(st.st_mode), int(st.st_mtime), 1000, 1000
+        info.mode, info.mtime, info.uid, info.gid = (
+            stat.S_IMODE(st.st_mode),
+            int(st.st_mtime),
+            1000,
+            1000,
+        )
         if stat.S_ISDIR(st.st_mode):
             info.type = tarfile.DIRTYPE
             tar.addfile(info)
@@ -292,7 +307,9 @@ def pack_folder(folder: str) -> bytes:
         ['x.py']
     """
     if not os.path.isdir(folder):
-        raise ConfigError(f"workdir {folder!r} is not a folder on the host; give an existing folder or None")
+        raise ConfigError(
+            f"workdir {folder!r} is not a folder on the host; give an existing folder or None"
+        )
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
         for name in sorted(os.listdir(folder)):
