@@ -17,7 +17,6 @@ rlimits on the process tree (see docs/sandboxes.md for what that loses).
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import threading
 import time
@@ -118,14 +117,18 @@ class BwrapSandbox(Sandbox):
             raise ConfigError(
                 "cgroups are not writable on this host; use limits_via='auto' or 'rlimit'"
             )
-        else:
+        elif config.limits_via == "auto":
             _warn_rlimits()
         out_r, out_w, err_r, err_w = output_pipes()
         script = session_script(STATE_DIR, out_w, err_w)
         argv = [binary, *_flags(config), "/bin/bash", "--noprofile", "--norc", "-c", script]
+        if self.cgroup is None:  # prlimit(1) lowers its own rlimits, then runs bwrap
+            memory = (self.limits.memory_mb + self.limits.disk_mb) << 20
+            argv = ["prlimit", f"--as={memory}", f"--nproc={self.limits.pids}", "--", *argv]
         try:
             self.session = ShellSession(
-                argv, {}, out_r, err_r, (out_w, err_w), self._confine, owner,
+                argv, {"PATH": BASE_ENV["PATH"]}, out_r, err_r, (out_w, err_w), self._confine,
+                owner,
                 lambda pid: _descendant(pid, "bash"), name="bwrap sandbox",
             )  # fmt: skip
             root = os.open(f"/proc/{self.session.shell}/root", os.O_PATH | os.O_DIRECTORY)
@@ -141,13 +144,9 @@ class BwrapSandbox(Sandbox):
             raise
 
     def _confine(self, pid: int) -> None:
-        """Put the (paused) launcher under the sandbox's limits before anything forks."""
+        """Move the (paused) launcher into the sandbox's cgroup before anything forks."""
         if self.cgroup is not None:
             self.cgroup.attach(pid)
-            return
-        memory = (self.limits.memory_mb + self.limits.disk_mb) << 20
-        resource.prlimit(pid, resource.RLIMIT_AS, (memory, memory))
-        resource.prlimit(pid, resource.RLIMIT_NPROC, (self.limits.pids, self.limits.pids))
 
     def exec(self, cmd: str, timeout: float | None = None) -> ExecResult:
         with self._lock:

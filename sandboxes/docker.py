@@ -17,6 +17,7 @@ and ``tar`` execs as uid 1000, so they can do no more than the sandbox itself.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import socket
@@ -136,21 +137,23 @@ class DockerSandbox(Sandbox):
             sock = self.client.api.exec_start(exec_id, socket=True)._sock
         except Exception as err:
             raise self._crashed(err) from None
-        killed = False
+        killed, gave_up = 0.0, False
         try:
             if stdin is not None:
                 sock.sendall(stdin)
                 sock.shutdown(socket.SHUT_WR)
             buf, deadline = bytearray(), start + timeout
             while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    if killed:
-                        break  # the kill did not end the stream; give up on it
+                now = time.monotonic()
+                if now >= deadline:  # past the timeout: kill, again every 0.5 s while it lasts
+                    if killed and now - killed > _GRACE_S:
+                        gave_up = True
+                        break
+                    killed = killed or now
                     self._kill_call()
-                    killed, deadline = True, time.monotonic() + _GRACE_S
+                    deadline = now + 0.5
                     continue
-                if not select.select([sock], [], [], left)[0]:
+                if not select.select([sock], [], [], deadline - now)[0]:
                     continue
                 chunk = sock.recv(1 << 20)
                 if not chunk:
@@ -164,15 +167,21 @@ class DockerSandbox(Sandbox):
                     del buf[: 8 + size]
         finally:
             sock.close()
+        if gave_up:  # nothing could stop it from inside (e.g. a fork bomb at the pids limit)
+            self.close()
+            raise EnvCrashedError(
+                f"docker sandbox {self.container.short_id}: a timed-out command could not be "
+                f"killed within {_GRACE_S:.0f} s, so the container was removed; create a new one"
+            )
         code = None if killed else self.client.api.exec_inspect(exec_id)["ExitCode"]
         return code, sinks[1], sinks[2], time.monotonic() - start
 
     def _kill_call(self) -> None:
         """SIGKILL every process born since the running call started (a separate exec)."""
         script = _PRELUDE + 'read -r t < "$_AG_STATE/start" && _ag_kill_since "$t"'
-        self.client.api.exec_start(
-            self.client.api.exec_create(self.container.id, ["bash", "-c", script])["Id"]
-        )
+        with contextlib.suppress(Exception):  # at the pids limit the exec itself may fail
+            exec_id = self.client.api.exec_create(self.container.id, ["bash", "-c", script])["Id"]
+            self.client.api.exec_start(exec_id)
 
     def _crashed(self, err: Exception) -> EnvCrashedError:
         return EnvCrashedError(
