@@ -70,9 +70,7 @@ class ExecResult(BaseModel):
     stderr: str
     exit_code: int = Field(description="The shell's exit status; -1 when killed by the timeout.")
     timed_out: bool = False
-    truncated: bool = Field(
-        False, description="Output past Limits.output_bytes was cut, with a marker."
-    )
+    truncated: bool = Field(False, description="Output past Limits.output_bytes was cut, with a marker.")
     duration_s: float = 0.0
 
 
