@@ -52,9 +52,7 @@ def _root_flags(config: BwrapConfig) -> list[str]:
                 flags += ["--ro-bind", top, top]
     for path in config.ro_binds:
         if not os.path.exists(path):
-            raise ConfigError(
-                f"ro_binds path {path!r} does not exist on the host; remove it or fix it"
-            )
+            raise ConfigError(f"ro_binds path {path!r} does not exist on the host; remove it or fix it")
         flags += ["--ro-bind", path, path]
     return flags
 
@@ -114,9 +112,7 @@ class BwrapSandbox(Sandbox):
         if config.limits_via != "rlimit" and cgroups.available():
             self.cgroup = cgroups.Cgroup(self.limits)
         elif config.limits_via == "cgroup":
-            raise ConfigError(
-                "cgroups are not writable on this host; use limits_via='auto' or 'rlimit'"
-            )
+            raise ConfigError("cgroups are not writable on this host; use limits_via='auto' or 'rlimit'")
         elif config.limits_via == "auto":
             _warn_rlimits()
         out_r, out_w, err_r, err_w = output_pipes()
@@ -150,9 +146,7 @@ class BwrapSandbox(Sandbox):
 
     def exec(self, cmd: str, timeout: float | None = None) -> ExecResult:
         with self._lock:
-            return self.session.exec(
-                cmd, timeout or self.limits.timeout_s, self.limits.output_bytes
-            )
+            return self.session.exec(cmd, timeout or self.limits.timeout_s, self.limits.output_bytes)
 
     def read_file(self, path: str) -> bytes:
         return self.workspace.read_file(path)

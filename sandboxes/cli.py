@@ -12,9 +12,7 @@ import typer
 from agentgym.sandboxes import cgroups
 from agentgym.sandboxes.image import DEFAULT_TAG
 
-app = typer.Typer(
-    help="Sandboxes: build the local Docker image, check the backends.", no_args_is_help=True
-)
+app = typer.Typer(help="Sandboxes: build the local Docker image, check the backends.", no_args_is_help=True)
 
 
 @app.command("build-image")
@@ -49,9 +47,7 @@ def info() -> None:
     """Which sandbox backends and limit mechanisms this host offers."""
     rows = {
         "bwrap": shutil.which("bwrap") or "missing (apt-get install bubblewrap)",
-        "cgroups": "writable (memory, pids, cpu)"
-        if cgroups.available()
-        else "not writable: rlimits",
+        "cgroups": "writable (memory, pids, cpu)" if cgroups.available() else "not writable: rlimits",
         "dockerd": shutil.which("dockerd") or "missing (apt-get install docker.io)",
         "docker engine": os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock"),
         "gVisor runsc": shutil.which("runsc") or "not installed (optional)",

@@ -40,9 +40,7 @@ MAX_COMMAND_BYTES = 120_000  # one exec argument (Linux caps one at 128 KiB)
 _PRELUDE = f"_AG_STATE={STATE_DIR}\n{SESSION_SH}\n"
 _GRACE_S = 5.0
 # Resolve $1 inside the container and insist that it lies in /workspace (exit 3 if not).
-_CONFINE = (
-    'p=$(realpath -m -- "$1") || exit 2; case $p in /workspace|/workspace/*) ;; *) exit 3;; esac; '
-)
+_CONFINE = 'p=$(realpath -m -- "$1") || exit 2; case $p in /workspace|/workspace/*) ;; *) exit 3;; esac; '
 
 
 def connect(base_url: str | None = None) -> Any:
@@ -87,9 +85,7 @@ class DockerSandbox(Sandbox):
         limits = self.limits
         memory = f"{limits.memory_mb + limits.disk_mb}m"  # tmpfs pages count as memory
         tmpfs = f"size={limits.disk_mb}m,uid={SANDBOX_UID},gid={SANDBOX_UID},mode=0755,exec"
-        host_usr = (
-            {"/usr": {"bind": "/usr", "mode": "ro"}} if LABEL_HOST_USR in image.labels else {}
-        )
+        host_usr = {"/usr": {"bind": "/usr", "mode": "ro"}} if LABEL_HOST_USR in image.labels else {}
         try:
             self.container = self.client.containers.run(
                 image, ["sleep", "infinity"], detach=True, init=True, network_mode="none",
@@ -131,9 +127,7 @@ class DockerSandbox(Sandbox):
         sinks = {1: CappedOutput(cap), 2: CappedOutput(cap)}
         start = time.monotonic()
         try:
-            exec_id = self.client.api.exec_create(self.container.id, argv, stdin=stdin is not None)[
-                "Id"
-            ]
+            exec_id = self.client.api.exec_create(self.container.id, argv, stdin=stdin is not None)["Id"]
             sock = self.client.api.exec_start(exec_id, socket=True)._sock
         except Exception as err:
             raise self._crashed(err) from None
@@ -184,9 +178,7 @@ class DockerSandbox(Sandbox):
             self.client.api.exec_start(exec_id)
 
     def _crashed(self, err: Exception) -> EnvCrashedError:
-        return EnvCrashedError(
-            f"docker sandbox {self.container.short_id} crashed or was removed: {err}"
-        )
+        return EnvCrashedError(f"docker sandbox {self.container.short_id} crashed or was removed: {err}")
 
     # --- the runtime API -----------------------------------------------------------------
     def exec(self, cmd: str, timeout: float | None = None) -> ExecResult:
@@ -196,9 +188,7 @@ class DockerSandbox(Sandbox):
                 f"{MAX_COMMAND_BYTES} per exec (write long scripts with write_file, then run them)"
             )
         if "\0" in cmd:
-            raise ConfigError(
-                "a command cannot contain a NUL byte; write binary data with write_file"
-            )
+            raise ConfigError("a command cannot contain a NUL byte; write binary data with write_file")
         limit = self.limits.output_bytes
         argv = ["bash", "-c", _PRELUDE + '_ag_job "$1" "$2"', "agentgym", cmd, str(limit)]
         with self._lock:
@@ -216,13 +206,9 @@ class DockerSandbox(Sandbox):
     def _file_call(self, script: str, path: str, stdin: bytes | None = None) -> bytes:
         full = os.path.normpath(os.path.join(self.workdir, path))
         with self._lock:
-            code, out, err, _ = self._run(
-                ["bash", "-c", _CONFINE + script, "agentgym", full], stdin=stdin
-            )
+            code, out, err, _ = self._run(["bash", "-c", _CONFINE + script, "agentgym", full], stdin=stdin)
         if code == 3:
-            raise PermissionError(
-                f"{path!r} is outside {self.workdir} (or leads there through a symlink)"
-            )
+            raise PermissionError(f"{path!r} is outside {self.workdir} (or leads there through a symlink)")
         if code != 0:
             message = err.text().strip() or f"exit status {code}"
             if "No such file" in message or "cannot access" in message:
@@ -248,8 +234,7 @@ class DockerSandbox(Sandbox):
 
     def restore(self, handle: bytes) -> None:
         self._file_call(
-            'chmod -R u+rwX "$p"; find "$p" -mindepth 1 -delete && '
-            'exec tar -C "$p" -xf - --no-same-owner',
+            'chmod -R u+rwX "$p"; find "$p" -mindepth 1 -delete && exec tar -C "$p" -xf - --no-same-owner',
             ".",
             stdin=handle,
         )

@@ -61,9 +61,7 @@ class PrivateDockerd:
         deadline = time.monotonic() + timeout_s
         while True:
             if self.proc.poll() is not None:
-                raise MissingDependencyError(
-                    f"dockerd exited at start; see {self.folder}/dockerd.log"
-                )
+                raise MissingDependencyError(f"dockerd exited at start; see {self.folder}/dockerd.log")
             if os.path.exists(self.socket):
                 try:
                     connect(self.base_url).close()

@@ -36,9 +36,7 @@ def parse_config(data: dict[str, Any]) -> Any:
     if backend not in BACKENDS:
         close = difflib.get_close_matches(str(backend), BACKENDS, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
-        raise ConfigError(
-            f"unknown sandbox backend {backend!r}; {hint}use one of: {', '.join(BACKENDS)}"
-        )
+        raise ConfigError(f"unknown sandbox backend {backend!r}; {hint}use one of: {', '.join(BACKENDS)}")
     try:
         return _ADAPTER.validate_python(data)
     except ValidationError as err:
@@ -49,12 +47,9 @@ def parse_config(data: dict[str, Any]) -> Any:
         name = ".".join(loc)
         if first["type"] == "extra_forbidden" and len(loc) == 1:
             known = ", ".join(_CONFIGS[backend].model_fields)
-            raise ConfigError(
-                f"unknown option {name!r} for the {backend} backend; known: {known}"
-            ) from None
+            raise ConfigError(f"unknown option {name!r} for the {backend} backend; known: {known}") from None
         raise ConfigError(
-            f"invalid sandbox option {name}={first.get('input')!r} for the {backend} backend: "
-            f"{first['msg']}"
+            f"invalid sandbox option {name}={first.get('input')!r} for the {backend} backend: {first['msg']}"
         ) from None
 
 

@@ -25,9 +25,7 @@ from agentgym.sandboxes.docker import LABEL_HOST_USR
 from agentgym.exceptions import ConfigError
 
 DEFAULT_TAG = "agentgym-sandbox:latest"
-_PASSWD = (
-    f"root:x:0:0:root:/root:/bin/bash\nagent:x:{SANDBOX_UID}:{SANDBOX_UID}:agent:/tmp:/bin/bash\n"
-)
+_PASSWD = f"root:x:0:0:root:/root:/bin/bash\nagent:x:{SANDBOX_UID}:{SANDBOX_UID}:agent:/tmp:/bin/bash\n"
 _GROUP = f"root:x:0:\nagent:x:{SANDBOX_UID}:\n"
 _HOSTS = "127.0.0.1 localhost sandbox\n::1 localhost\n"
 

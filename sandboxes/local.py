@@ -29,8 +29,7 @@ def _warn_once() -> None:
     if not _warned:
         _warned = True
         warnings.warn(
-            "the local sandbox backend isolates nothing (development only); "
-            "use 'bwrap' or 'docker'",
+            "the local sandbox backend isolates nothing (development only); use 'bwrap' or 'docker'",
             RuntimeWarning,
             stacklevel=4,
         )
@@ -90,9 +89,7 @@ class LocalSandbox(Sandbox):
 
     def exec(self, cmd: str, timeout: float | None = None) -> ExecResult:
         with self._lock:
-            return self.session.exec(
-                cmd, timeout or self.limits.timeout_s, self.limits.output_bytes
-            )
+            return self.session.exec(cmd, timeout or self.limits.timeout_s, self.limits.output_bytes)
 
     def read_file(self, path: str) -> bytes:
         return self.workspace.read_file(self._path(path))

@@ -91,9 +91,7 @@ class SandboxPool:
     async def acquire(self, on_crash: OnCrash | None = None) -> Sandbox:
         """A healthy sandbox for one episode (waits while all are leased)."""
         if self._idle is None:
-            raise ConfigError(
-                "the pool is not started; use `async with SandboxPool(...)` or start()"
-            )
+            raise ConfigError("the pool is not started; use `async with SandboxPool(...)` or start()")
         while True:
             sandbox = await self._idle.get()
             if sandbox.alive:
@@ -133,9 +131,7 @@ class SandboxPool:
                 del self._leased[key]
                 await self._replace(sandbox)
                 if on_crash is not None:
-                    answer = on_crash(
-                        sandbox, "the sandbox died during the episode; it was replaced"
-                    )
+                    answer = on_crash(sandbox, "the sandbox died during the episode; it was replaced")
                     if inspect.isawaitable(answer):
                         await answer
         self._checking = [self._idle.get_nowait() for _ in range(self._idle.qsize())]

@@ -78,9 +78,7 @@ def session_script(state_dir: str, out_fd: int, err_fd: int, *, own_session: boo
     local backend, which has no pid namespace to bound the kill).
     """
     sid = "$$" if own_session else ""
-    preamble = (
-        f"_AG_STATE={shlex.quote(state_dir)}; _AG_OUT={out_fd}; _AG_ERR={err_fd}; _AG_SID={sid}\n"
-    )
+    preamble = f"_AG_STATE={shlex.quote(state_dir)}; _AG_OUT={out_fd}; _AG_ERR={err_fd}; _AG_SID={sid}\n"
     return preamble + SESSION_SH + "\n_ag_loop\n"
 
 
@@ -151,9 +149,7 @@ class ShellSession:
         if self.dead:
             raise EnvCrashedError(f"{self.name} crashed earlier; create a new sandbox")
         if "\0" in cmd:
-            raise ConfigError(
-                "a command cannot contain a NUL byte; write binary data with write_file"
-            )
+            raise ConfigError("a command cannot contain a NUL byte; write binary data with write_file")
         out, err = CappedOutput(output_bytes), CappedOutput(output_bytes)
         ctl = self.proc.stdout.fileno()
         start = time.monotonic()
@@ -164,9 +160,7 @@ class ShellSession:
             if left <= 0:
                 if signalled:
                     self.kill()
-                    raise EnvCrashedError(
-                        f"{self.name} did not stop a timed-out command; it was killed"
-                    )
+                    raise EnvCrashedError(f"{self.name} did not stop a timed-out command; it was killed")
                 os.kill(self.shell, signal.SIGUSR1)
                 signalled, deadline = True, time.monotonic() + _GRACE_S
                 continue
@@ -178,9 +172,7 @@ class ShellSession:
                 chunk = os.read(ctl, 64)
                 if not chunk:
                     self.kill()
-                    raise EnvCrashedError(
-                        f"{self.name} crashed: its session shell died (out of memory?)"
-                    )
+                    raise EnvCrashedError(f"{self.name} crashed: its session shell died (out of memory?)")
                 answer += chunk
         for fd, sink in ((self.out_r, out), (self.err_r, err)):
             _read_into(fd, sink, 2 * _PIPE_SIZE)  # what the job wrote before it ended

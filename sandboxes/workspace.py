@@ -39,9 +39,7 @@ class _OpenHow(ctypes.Structure):
 def openat2_in_root(root_fd: int, path: str, flags: int) -> int:
     """``openat2(root_fd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)``."""
     how = _OpenHow(flags | os.O_CLOEXEC, 0, _RESOLVE_IN_ROOT | _RESOLVE_NO_MAGICLINKS)
-    fd = _libc.syscall(
-        _SYS_OPENAT2, root_fd, os.fsencode(path), ctypes.byref(how), ctypes.sizeof(how)
-    )
+    fd = _libc.syscall(_SYS_OPENAT2, root_fd, os.fsencode(path), ctypes.byref(how), ctypes.sizeof(how))
     if fd < 0:
         err = ctypes.get_errno()
         raise OSError(err, f"{os.strerror(err)}: {path}")
@@ -106,9 +104,7 @@ class HostWorkspace:
         """The in-sandbox absolute path of ``path`` (relative to the workdir, or absolute in it)."""
         full = posixpath.normpath(posixpath.join(self.workdir, path))
         escapes = not posixpath.isabs(path) and posixpath.normpath(path).split("/")[0] == ".."
-        if escapes or (
-            full != self.workdir and not full.startswith(self.workdir.rstrip("/") + "/")
-        ):
+        if escapes or (full != self.workdir and not full.startswith(self.workdir.rstrip("/") + "/")):
             raise ConfigError(f"path {path!r} is outside the workspace; give a path inside it")
         return full
 
@@ -175,9 +171,7 @@ class HostWorkspace:
         try:
             name = posixpath.basename(folder)
             os.mkdir(name, 0o755, dir_fd=parent)
-            return os.open(
-                name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent
-            )
+            return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
         finally:
             os.close(parent)
 
@@ -219,9 +213,7 @@ class HostWorkspace:
                 finally:
                     os.close(parent)
 
-    def _unpack_one(
-        self, tar: tarfile.TarFile, member: tarfile.TarInfo, parent: int, name: str
-    ) -> None:
+    def _unpack_one(self, tar: tarfile.TarFile, member: tarfile.TarInfo, parent: int, name: str) -> None:
         if member.issym():
             os.symlink(member.linkname, name, dir_fd=parent)
             return
@@ -307,9 +299,7 @@ def pack_folder(folder: str) -> bytes:
         ['x.py']
     """
     if not os.path.isdir(folder):
-        raise ConfigError(
-            f"workdir {folder!r} is not a folder on the host; give an existing folder or None"
-        )
+        raise ConfigError(f"workdir {folder!r} is not a folder on the host; give an existing folder or None")
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
         for name in sorted(os.listdir(folder)):
