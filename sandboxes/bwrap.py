@@ -189,9 +189,19 @@ def _first_child(pid: int) -> int | None:
 
 
 def _wait_gone(pid: int | None, wait_s: float = 5.0) -> None:
-    """Wait until the pid namespace's init has gone (the kernel then killed all it held)."""
+    """Wait until the pid namespace's init has exited.
+
+    An exiting namespace init first SIGKILLs and reaps every process of its
+    namespace, and only then becomes a zombie, so zombie or gone both mean done.
+    """
     deadline = time.monotonic() + wait_s
-    while pid is not None and os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+    while pid is not None and time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rpartition(")")[2].split()[0] in ("Z", "X"):
+                    return
+        except FileNotFoundError:
+            return
         time.sleep(0.002)
 
 

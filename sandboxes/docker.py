@@ -29,7 +29,7 @@ from typing import Any
 from agentgym.sandboxes.base import ExecResult, Sandbox
 from agentgym.sandboxes.config import BASE_ENV, SANDBOX_UID, DockerConfig
 from agentgym.sandboxes.session import SESSION_SH, CappedOutput
-from agentgym.sandboxes.workspace import pack_folder
+from agentgym.sandboxes.workspace import inside, pack_folder
 
 from agentgym.exceptions import ConfigError, EnvCrashedError, MissingDependencyError, require
 
@@ -204,7 +204,7 @@ class DockerSandbox(Sandbox):
         )  # fmt: skip
 
     def _file_call(self, script: str, path: str, stdin: bytes | None = None) -> bytes:
-        full = os.path.normpath(os.path.join(self.workdir, path))
+        full = inside(self.workdir, path)
         with self._lock:
             code, out, err, _ = self._run(["bash", "-c", _CONFINE + script, "agentgym", full], stdin=stdin)
         if code == 3:

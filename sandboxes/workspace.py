@@ -46,6 +46,24 @@ def openat2_in_root(root_fd: int, path: str, flags: int) -> int:
     return fd
 
 
+def inside(workdir: str, path: str) -> str:
+    """The absolute path of ``path`` (relative to ``workdir``, or absolute under it), lexically.
+
+    Example:
+        >>> inside("/workspace", "src/../a.py"), inside("/workspace", "/workspace/b")
+        ('/workspace/a.py', '/workspace/b')
+        >>> inside("/workspace", "../etc/passwd")
+        Traceback (most recent call last):
+        ...
+        agentgym.exceptions.ConfigError: path '../etc/passwd' is outside the workspace; give a path inside it
+    """
+    full = posixpath.normpath(posixpath.join(workdir, path))
+    escapes = not posixpath.isabs(path) and posixpath.normpath(path).split("/")[0] == ".."
+    if escapes or (full != workdir and not full.startswith(workdir.rstrip("/") + "/")):
+        raise ConfigError(f"path {path!r} is outside the workspace; give a path inside it")
+    return full
+
+
 def _owned(method):
     """Run ``method`` as the sandbox's uid on files (see :meth:`HostWorkspace.as_owner`)."""
 
@@ -101,12 +119,7 @@ class HostWorkspace:
 
     # --- paths ------------------------------------------------------------------
     def inside(self, path: str) -> str:
-        """The in-sandbox absolute path of ``path`` (relative to the workdir, or absolute in it)."""
-        full = posixpath.normpath(posixpath.join(self.workdir, path))
-        escapes = not posixpath.isabs(path) and posixpath.normpath(path).split("/")[0] == ".."
-        if escapes or (full != self.workdir and not full.startswith(self.workdir.rstrip("/") + "/")):
-            raise ConfigError(f"path {path!r} is outside the workspace; give a path inside it")
-        return full
+        return inside(self.workdir, path)
 
     def _resolve(self, path: str, flags: int = 0) -> int:
         """An ``O_PATH`` fd for ``path``, checked to lie on the workspace mount."""
