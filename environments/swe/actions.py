@@ -48,9 +48,7 @@ class EditArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     path: str = Field(min_length=1, description="File to edit, relative to the repository root.")
-    old_str: str = Field(
-        min_length=1, description="Exact text to replace; must occur exactly once."
-    )
+    old_str: str = Field(min_length=1, description="Exact text to replace; must occur exactly once.")
     new_str: str = Field(description="Replacement text.")
 
 
@@ -139,9 +137,7 @@ _USAGE = (
     "(e.g. `bash ls`, `view PATH 1:50`, `edit PATH` + a SEARCH/REPLACE block, "
     "`create PATH` + content, `submit`). Tools: bash, view, edit, create, submit."
 )
-_BLOCK = re.compile(
-    r"^<<<<<<< SEARCH\n(?P<old>.*?)\n?=======\n(?P<new>.*?)\n?>>>>>>> REPLACE\s*$", re.DOTALL
-)
+_BLOCK = re.compile(r"^<<<<<<< SEARCH\n(?P<old>.*?)\n?=======\n(?P<new>.*?)\n?>>>>>>> REPLACE\s*$", re.DOTALL)
 _RANGE = re.compile(r"^(\d+)?\s*[:-]\s*(-?\d+)?$|^(\d+)$")
 
 

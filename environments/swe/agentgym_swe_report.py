@@ -10,7 +10,8 @@ the sandbox only has this file, pytest and the project under test. Options:
 
 Each line holds ``nodeid``, ``when`` (collect, setup, call, teardown), ``outcome``
 (passed, failed, skipped), ``subtest`` (true for a subtest's report) and
-``message`` (the crash line of a failure, or the reason of a skip).
+``duration`` (seconds) and ``message`` (the crash line of a failure, or the
+reason of a skip).
 """
 
 from __future__ import annotations
@@ -22,12 +23,8 @@ MESSAGE_CHARS = 800
 
 def pytest_addoption(parser):
     group = parser.getgroup("agentgym", "agentgym SWE grading")
-    group.addoption(
-        "--agentgym-report", default=None, help="Write test reports as JSON lines here."
-    )
-    group.addoption(
-        "--agentgym-select", default=None, help="Run only the node ids listed in this file."
-    )
+    group.addoption("--agentgym-report", default=None, help="Write test reports as JSON lines here.")
+    group.addoption("--agentgym-select", default=None, help="Run only the node ids listed in this file.")
 
 
 _OUT = []
@@ -98,6 +95,7 @@ def pytest_runtest_logreport(report):
             "when": report.when,
             "outcome": outcome,
             "subtest": hasattr(report, "context"),
+            "duration": round(report.duration, 4),
             "message": "" if outcome == "passed" else _message(report),
         }
     )

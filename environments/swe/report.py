@@ -24,10 +24,11 @@ _RANK = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}
 
 @dataclass(frozen=True)
 class Outcome:
-    """What happened to one test: its status and the first line of its failure."""
+    """What happened to one test: its status, the first line of its failure, its seconds."""
 
     status: Status
     message: str = ""
+    duration: float = 0.0
 
 
 def parse_report(text: str) -> dict[str, Outcome]:
@@ -52,19 +53,20 @@ def parse_report(text: str) -> dict[str, Outcome]:
         'assert 1 == 2'
     """
     results: dict[str, Outcome] = {}
+    seconds: dict[str, float] = {}
     for line in text.splitlines():
         try:
             record = json.loads(line)
             nodeid, when, outcome = record["nodeid"], record["when"], record["outcome"]
-        except (json.JSONDecodeError, KeyError, TypeError):
+            if not record.get("subtest"):
+                seconds[nodeid] = seconds.get(nodeid, 0.0) + float(record.get("duration") or 0.0)
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
             continue
         status = _status(when, outcome)
-        if status is None:
-            continue
         old = results.get(nodeid)
-        if old is None or _RANK[status] > _RANK[old.status]:
+        if status is not None and (old is None or _RANK[status] > _RANK[old.status]):
             results[nodeid] = Outcome(status, str(record.get("message") or ""))
-    return results
+    return {k: Outcome(v.status, v.message, round(seconds.get(k, 0.0), 4)) for k, v in results.items()}
 
 
 def _status(when: str, outcome: str) -> Status | None:
@@ -82,7 +84,7 @@ def status_of(results: Mapping[str, Outcome], nodeid: str) -> Outcome:
 
     Example:
         >>> status_of({"t.py": Outcome("error", "SyntaxError")}, "t.py::test_a")
-        Outcome(status='error', message='SyntaxError')
+        Outcome(status='error', message='SyntaxError', duration=0.0)
         >>> status_of({}, "t.py::test_a").status
         'missing'
     """
@@ -139,9 +141,7 @@ class GradingReport(BaseModel):
             f"PASS_TO_PASS: {self.p2p_passed}/{len(self.PASS_TO_PASS)} passed."
         )
         if self.ignored_paths:
-            parts.append(
-                f"Changes to test/config files were ignored: {', '.join(self.ignored_paths)}."
-            )
+            parts.append(f"Changes to test/config files were ignored: {', '.join(self.ignored_paths)}.")
         parts.append("Resolved." if self.resolved else "Not resolved.")
         return " ".join(parts)
 

@@ -54,20 +54,14 @@ class SWETask(BaseModel):
     test_patch: str = Field("", description="Diff applied before grading (new or changed tests).")
     FAIL_TO_PASS: list[str] = Field(description="pytest node ids that the fix makes pass.")
     PASS_TO_PASS: list[str] = Field(description="pytest node ids that must keep passing.")
-    install: str = Field(
-        "", description="Shell command run in the sandbox before the agent starts."
-    )
+    install: str = Field("", description="Shell command run in the sandbox before the agent starts.")
     test_cmd: str = Field(
         "python3 -m pytest -p no:cacheprovider",
         description="pytest invocation; grading appends its report options and the test files.",
     )
     sdist: Artifact | None = Field(None, description="Source distribution holding the repository.")
-    wheels: list[Artifact] = Field(
-        default_factory=list, description="Pure-Python wheels to install."
-    )
-    mutation: str | None = Field(
-        None, description="How the factory injected the bug (for analysis)."
-    )
+    wheels: list[Artifact] = Field(default_factory=list, description="Pure-Python wheels to install.")
+    mutation: str | None = Field(None, description="How the factory injected the bug (for analysis).")
     # Fields of SWE-bench's dataset that grading does not use; kept so its files load as they are.
     version: str | None = None
     environment_setup_commit: str | None = None
