@@ -35,6 +35,8 @@ def subject(nodeid: str) -> str:
 
 
 def _clean(message: str) -> str:
+    """The first lines of a crash message, without memory addresses (they differ run to run)."""
+    message = re.sub(r" at 0x[0-9a-fA-F]+", "", message)
     first = "\n".join(line for line in message.strip().splitlines()[:4] if line.strip())
     return first if len(first) <= MAX_MESSAGE else first[: MAX_MESSAGE - 3] + "..."
 

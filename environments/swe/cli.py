@@ -1,0 +1,99 @@
+"""``agentgym swe``: make tasks from real projects, and check that tasks are sound.
+
+The typer app ``app`` is mounted by the main command line as ``agentgym swe``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from agentgym.environments.swe.factory import DEFAULT_PROJECTS, FactoryConfig, FactoryStats, make_tasks
+from agentgym.environments.swe.runtime import SandboxSpec
+from agentgym.environments.swe.task import load_tasks, save_tasks
+
+app = typer.Typer(
+    name="swe",
+    help="SWE tasks: make them from real projects with injected bugs, and validate them.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+Backend = Annotated[str, typer.Option(help="Sandbox backend: bwrap, docker or local.")]
+DockerUrl = Annotated[str | None, typer.Option(help="Docker engine socket (docker backend).")]
+
+
+def _spec(backend: str, docker_url: str | None) -> SandboxSpec:
+    options = {"base_url": docker_url} if docker_url else {}
+    return SandboxSpec(backend=backend, options=options)  # type: ignore[arg-type]
+
+
+@app.command("make-tasks")
+def make_tasks_cmd(
+    out: Annotated[str, typer.Option(help="JSONL file to write (.jsonl.gz compresses).")],
+    project: Annotated[
+        list[str] | None,
+        typer.Option(help="NAME==VERSION on the package index; repeat for more (default: the default set)."),
+    ] = None,
+    n: Annotated[int, typer.Option(help="Tasks per project.")] = 50,
+    max_fail: Annotated[int, typer.Option(help="Most tests a kept mutant may break.")] = 5,
+    max_tries: Annotated[
+        int | None, typer.Option(help="Most mutants tried per project (default 20 × n).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the order mutants are tried in.")] = 0,
+    slow_test_s: Annotated[float, typer.Option(help="Leave out tests slower than this.")] = 0.5,
+    test_deps: Annotated[list[str] | None, typer.Option(help="Extra requirement the tests need.")] = None,
+    backend: Backend = "bwrap",
+    docker_url: DockerUrl = None,
+) -> None:
+    """Make tasks by injecting bugs into projects and keeping those their own tests catch."""
+    tasks = []
+    for spec in project or list(DEFAULT_PROJECTS):
+        config = FactoryConfig(
+            project=spec, n=n, max_fail=max_fail, max_tries=max_tries, seed=seed,
+            slow_test_s=slow_test_s, test_deps=test_deps or [], sandbox=_spec(backend, docker_url),
+        )  # fmt: skip
+        made, stats = make_tasks(config, progress=_progress)
+        typer.echo(_summary(stats), err=True)
+        tasks += made
+    count = save_tasks(tasks, out)
+    typer.echo(f"wrote {count} tasks to {out}")
+
+
+def _progress(stats: FactoryStats) -> None:
+    if stats.tried % 10 == 0:
+        typer.echo(_summary(stats), err=True)
+
+
+def _summary(stats: FactoryStats) -> str:
+    return (
+        f"{stats.project}: {stats.kept} tasks from {stats.tried} mutants ({stats.cached} cached), "
+        f"{stats.tests} tests, {stats.seconds:.0f} s, {stats.per_minute:.1f} mutants/min"
+    )
+
+
+@app.command()
+def validate(
+    tasks: Annotated[str, typer.Argument(help="Task file (JSONL).")],
+    backend: Backend = "bwrap",
+    docker_url: DockerUrl = None,
+    limit: Annotated[int | None, typer.Option(help="Check only the first N tasks.")] = None,
+) -> None:
+    """Check every task: its gold patch resolves it, and the unpatched repository does not."""
+    from agentgym.environments.swe.grading import grade_patch
+
+    spec = _spec(backend, docker_url)
+    bad = 0
+    loaded = load_tasks(tasks)[:limit]
+    for task in loaded:
+        gold = grade_patch(task, task.patch, spec)
+        empty = grade_patch(task, "", spec)
+        ok = gold.resolved and not empty.resolved
+        bad += not ok
+        typer.echo(
+            json.dumps({"instance_id": task.instance_id, "gold": gold.resolved, "empty": empty.resolved})
+        )
+    typer.echo(f"{len(loaded) - bad}/{len(loaded)} tasks valid", err=True)
+    if bad:
+        raise typer.Exit(1)
