@@ -14,6 +14,7 @@ factory again, or for more tasks, repeats no work.
 from __future__ import annotations
 
 import email.parser
+import functools
 import io
 import tarfile
 import time
@@ -147,7 +148,8 @@ def _wheels(requirements: list[str]) -> list[Artifact]:
             )
         return [pin(p).model_dump() for p in paths]
 
-    return [Artifact(**a) for a in cached_json("wheels", content_key(sorted(requirements)), resolve)]
+    pinned, _ = cached_json("wheels", content_key(sorted(requirements)), resolve)
+    return [Artifact(**a) for a in pinned]
 
 
 def library_files(paths: list[str]) -> list[str]:
@@ -216,7 +218,7 @@ def make_tasks(
             template.model_dump(), toolchain_key(), config.slow_test_s, config.sandbox.backend,
             config.sandbox.options.get("image"),
         )  # fmt: skip
-        baseline = cached_json("baseline", base_key, lambda: _baseline(runner, config))
+        baseline, _ = cached_json("baseline", base_key, lambda: _baseline(runner, config))
         stable: list[str] = baseline["tests"]
         stats.tests = len(stable)
         timeout = max(30.0, 5.0 * baseline["seconds"])
@@ -239,15 +241,10 @@ def make_tasks(
             if text is None:
                 continue
             key = content_key(base_key, stable, m.path, sha256(text.encode()), config.max_fail)
-            judged: list[bool] = []
-
-            def judge(path: str = m.path, text: str = text) -> dict:
-                judged.append(True)
-                return _judge(runner, template, path, text, stable, config, timeout)
-
-            verdict = cached_json("mutants", key, judge)
+            judge = functools.partial(_judge, runner, template, m.path, text, stable, config, timeout)
+            verdict, hit = cached_json("mutants", key, judge)
             stats.tried += 1
-            stats.cached += not judged
+            stats.cached += hit
             failing = verdict["failing"]
             if verdict["kept"]:
                 tasks.append(_task(template, m, sources[m.path], text, stable, failing, verdict["commit"]))

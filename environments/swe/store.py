@@ -54,12 +54,13 @@ def content_key(*parts: Any) -> str:
     return sha256(text.encode())[:32]
 
 
-def cached_json(kind: str, key: str, compute: Callable[[], Any]) -> Any:
-    """The JSON value stored under ``kind/key`` in the cache, computing and storing it if absent."""
+def cached_json(kind: str, key: str, compute: Callable[[], Any]) -> tuple[Any, bool]:
+    """The JSON value stored under ``kind/key`` in the cache (computed and stored if absent),
+    and whether it was found there."""
     path = cache_dir() / kind / f"{key}.json"
     if path.is_file():
         try:
-            return json.loads(path.read_text())
+            return json.loads(path.read_text()), True
         except json.JSONDecodeError:
             pass
     value = compute()
@@ -67,7 +68,7 @@ def cached_json(kind: str, key: str, compute: Callable[[], Any]) -> Any:
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(value))
     tmp.replace(path)
-    return value
+    return value, False
 
 
 def _locations(filename: str) -> list[Path]:
