@@ -18,3 +18,9 @@ register(
     aliases=("nim",),
     multiagent=True,
 )
+register(
+    "agentgym/SWE-v0",
+    "agentgym.environments.swe.env:SWEEnv",
+    description="Fix a real bug in a real repository with tool calls; graded by its test suite.",
+    aliases=("swe",),
+)

@@ -160,11 +160,11 @@ def parse_action(action: str) -> ToolCall:
         Traceback (most recent call last):
         ParseError: unknown tool 'look'. Send one tool call, ...
     """
-    text = action.strip()
-    if not text:
+    text = action.lstrip()
+    if not text.strip():
         raise ParseError(f"the action is empty. {_USAGE}")
     if text.startswith("{"):
-        name, arguments = _from_json(text)
+        name, arguments = _from_json(text.rstrip())
     else:
         name, arguments = _from_text(text)
     model = ARGS.get(name)

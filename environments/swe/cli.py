@@ -5,13 +5,12 @@ The typer app ``app`` is mounted by the main command line as ``agentgym swe``.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 from agentgym.environments.swe.factory import DEFAULT_PROJECTS, FactoryConfig, FactoryStats, make_tasks
 from agentgym.environments.swe.runtime import SandboxSpec
-from agentgym.environments.swe.task import load_tasks, save_tasks
+from agentgym.environments.swe.task import save_tasks
 
 app = typer.Typer(
     name="swe",
@@ -75,25 +74,22 @@ def _summary(stats: FactoryStats) -> str:
 
 @app.command()
 def validate(
-    tasks: Annotated[str, typer.Argument(help="Task file (JSONL).")],
+    tasks: Annotated[str | None, typer.Argument(help="Task file (default: the shipped task set).")] = None,
     backend: Backend = "bwrap",
     docker_url: DockerUrl = None,
-    limit: Annotated[int | None, typer.Option(help="Check only the first N tasks.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Check only the first N tasks of each split.")] = None,
 ) -> None:
-    """Check every task: its gold patch resolves it, and the unpatched repository does not."""
-    from agentgym.environments.swe.grading import grade_patch
+    """Play the expert and the no-op policy on every task: the expert (the gold patch, applied
+    with edit calls) must resolve each one, the no-op (the unpatched repository) none."""
+    from agentgym.environments.swe.validate import validate_tasks
 
-    spec = _spec(backend, docker_url)
-    bad = 0
-    loaded = load_tasks(tasks)[:limit]
-    for task in loaded:
-        gold = grade_patch(task, task.patch, spec)
-        empty = grade_patch(task, "", spec)
-        ok = gold.resolved and not empty.resolved
-        bad += not ok
-        typer.echo(
-            json.dumps({"instance_id": task.instance_id, "gold": gold.resolved, "empty": empty.resolved})
-        )
-    typer.echo(f"{len(loaded) - bad}/{len(loaded)} tasks valid", err=True)
+    sandbox = {"base_url": docker_url} if docker_url else {}
+    results = validate_tasks(tasks, backend=backend, sandbox=sandbox, limit=limit, echo=typer.echo)
+    bad = [r for r in results if not r.valid]
+    typer.echo(f"{len(results) - len(bad)}/{len(results)} tasks valid", err=True)
     if bad:
         raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()
