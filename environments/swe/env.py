@@ -153,15 +153,18 @@ class SWEEnv(TextEnv):
             except EnvCrashedError as err:
                 obs = f"The sandbox crashed ({err}); the episode ends."
                 return obs, 0.0, False, True, self._info(invalid=False, tool=call.name)
+        tool = call.name if call is not None else None
+        info = self._info(invalid=not valid, tool=tool)
         last_step = self._episode is not None and self._episode.elapsed >= self.max_steps
-        if (call is not None and call.name == "submit") or last_step:
-            report = self._grade()
-            obs = report.summary() if call is not None and call.name == "submit" else (
-                f"{obs}\n\nThe step limit is reached; your changes were graded. {report.summary()}"
-            )  # fmt: skip
-            info = self._info(invalid=not valid, tool=call.name if call else None)
-            return obs, report.reward, call is not None and call.name == "submit", last_step, info
-        return obs, 0.0, False, False, self._info(invalid=not valid, tool=call.name if call else None)
+        if tool != "submit" and not last_step:
+            return obs, 0.0, False, False, info
+        report = self._grade()
+        if tool == "submit":
+            obs = report.summary()
+        else:
+            obs = f"{obs}\n\nThe step limit is reached; your changes were graded. {report.summary()}"
+        info = self._info(invalid=not valid, tool=tool)
+        return obs, report.reward, tool == "submit", tool != "submit", info
 
     def _run(self, call: ToolCall) -> tuple[str, bool]:
         sb, args, limit = self.sb, call.arguments, self.max_output_chars

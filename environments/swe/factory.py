@@ -80,13 +80,15 @@ class FactoryStats:
     kept: int = 0
     cached: int = 0
     seconds: float = 0.0
+    baseline_seconds: float = 0.0
     tests: int = 0
     by_operator: dict[str, int] = field(default_factory=dict)
 
     @property
     def per_minute(self) -> float:
-        """Mutants tried per minute of wall time (cached verdicts included)."""
-        return 60.0 * self.tried / self.seconds if self.seconds else 0.0
+        """Mutants tried per minute, after the baseline runs (cached verdicts included)."""
+        spent = self.seconds - self.baseline_seconds
+        return 60.0 * self.tried / spent if spent > 0 else 0.0
 
 
 def resolve_project(config: FactoryConfig) -> SWETask:
@@ -221,6 +223,7 @@ def make_tasks(
         baseline, _ = cached_json("baseline", base_key, lambda: _baseline(runner, config))
         stable: list[str] = baseline["tests"]
         stats.tests = len(stable)
+        stats.baseline_seconds = time.monotonic() - start
         timeout = max(30.0, 5.0 * baseline["seconds"])
         sources = {p: runner.sb.read_file(p).decode() for p in library_files(baseline["files"])}
         candidates = []
