@@ -21,7 +21,7 @@ from typing import Any, Literal
 from agentgym.environments.swe.report import Outcome, parse_report
 from agentgym.environments.swe.store import artifact_bytes
 from agentgym.environments.swe.task import SWETask
-from agentgym.environments.swe.toolchain import ROOT, SITE, toolchain_tar
+from agentgym.environments.swe.toolchain import ROOT, SITE, TOOLS, toolchain_folder, toolchain_tar
 from agentgym.sandboxes import Limits, Sandbox, create
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -54,9 +54,9 @@ class SandboxSpec(BaseModel):
         description="Further options of agentgym.sandboxes.create (image, base_url, env ...).",
     )
 
-    def create(self) -> Sandbox:
-        """A new, empty sandbox."""
-        return create(self.backend, limits=self.limits, **self.options)
+    def create(self, **options: Any) -> Sandbox:
+        """A new, empty sandbox (``options`` override the spec's own)."""
+        return create(self.backend, limits=self.limits, **{**self.options, **options})
 
 
 @dataclass
@@ -169,19 +169,24 @@ def open_task(task: SWETask, spec: SandboxSpec, source: SourceLoader | None = No
     """
     source = source or SourceLoader()
     snapshot = CHECKOUTS.get(task, spec, source)
-    sb = spec.create()
+    setup = [f"mkdir -p {SITE}"]
+    folder = toolchain_folder() if spec.backend != "docker" else None
+    if folder is None:  # the toolchain travels in
+        sb, tools = spec.create(), TOOLS
+    else:  # bwrap shows the host's unpacked copy read-only; local sees it anyway
+        binds = {"ro_binds": [*spec.options.get("ro_binds", []), folder]} if spec.backend == "bwrap" else {}
+        sb, tools = spec.create(**binds), f"{folder}/tools"
     try:
         sb.restore(snapshot)
-        sb.write_file(f"{SCRATCH}/tools.tgz", toolchain_tar())
-        wheels = []
+        if folder is None:
+            sb.write_file(f"{SCRATCH}/tools.tgz", toolchain_tar())
+            setup.append(f"tar -xzf {SCRATCH}/tools.tgz -C {ROOT}")
         for wheel in task.wheels:
             sb.write_file(f"{SCRATCH}/{wheel.filename}", artifact_bytes(wheel))
-            wheels.append(f"python3 -m zipfile -e {SCRATCH}/{shlex.quote(wheel.filename)} {SITE}")
-        setup = [
-            f"mkdir -p {ROOT} && tar -xzf {SCRATCH}/tools.tgz -C {ROOT}",
-            *wheels,
+            setup.append(f"python3 -m zipfile -e {SCRATCH}/{shlex.quote(wheel.filename)} {SITE}")
+        setup += [
             f"rm -rf {SCRATCH}",
-            f"export PYTHONPATH={SITE}:{WORKDIR} PYTHONDONTWRITEBYTECODE=1 {GIT_ENV}",
+            f"export PYTHONPATH={tools}:{SITE}:{WORKDIR} PYTHONDONTWRITEBYTECODE=1 {GIT_ENV}",
             f"cd {WORKDIR}",
         ]
         if task.install.strip():

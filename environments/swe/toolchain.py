@@ -5,11 +5,15 @@ Python environment agentgym runs in, so pytest travels in: the installed
 distributions of pytest and its dependencies, plus the plugin
 :mod:`agentgym_swe_report`, are packed into one deterministic tar.gz, compiled
 once on the host (hash-based ``.pyc`` files, which the sandbox's Python uses
-when its version matches ours) and unpacked to :data:`SITE` at sandbox start.
+when its version matches ours). Docker sandboxes unpack it to :data:`TOOLS`
+when they start; bwrap sandboxes see it read-only, unpacked once per process
+in a private folder of the host's /var/tmp (:func:`toolchain_folder`; the
+sandbox's own /tmp hides the host's).
 """
 
 from __future__ import annotations
 
+import atexit
 import compileall
 import functools
 import gzip
@@ -26,11 +30,14 @@ from pathlib import Path
 from agentgym.environments.swe.store import cache_dir, content_key
 
 ROOT = "/tmp/agentgym"
-"""Folder of the toolchain inside the sandbox (its private /tmp)."""
+"""agentgym's folder inside the sandbox (in its private /tmp)."""
+TOOLS = f"{ROOT}/tools"
+"""Where docker sandboxes unpack the toolchain."""
 SITE = f"{ROOT}/site"
-"""Importable folder holding pytest, its dependencies and the project's own dependencies."""
+"""Writable importable folder for the project's dependencies and metadata."""
 DISTRIBUTIONS = ("pytest", "pluggy", "iniconfig", "packaging")
 PLUGIN = "agentgym_swe_report"
+HOST_DIR = "/var/tmp"
 
 
 def _sources() -> dict[str, Path]:
@@ -52,30 +59,46 @@ def toolchain_key() -> str:
     """What the toolchain is made of (versions, the plugin's text and this Python's version)."""
     versions = [importlib.metadata.version(name) for name in DISTRIBUTIONS]
     plugin = Path(__file__).with_name(f"{PLUGIN}.py").read_text()
-    return content_key(versions, plugin, sys.implementation.cache_tag)
+    return content_key(versions, plugin, sys.implementation.cache_tag, "tools/")
 
 
 @functools.cache
 def toolchain_tar() -> bytes:
-    """The toolchain as a tar.gz whose members start with ``site/`` (cached on disk)."""
+    """The toolchain as a tar.gz whose members start with ``tools/`` (cached on disk)."""
     path = cache_dir() / "toolchain" / f"{toolchain_key()}.tar.gz"
     if path.is_file():
         return path.read_bytes()
     with tempfile.TemporaryDirectory() as tmp:
-        site = Path(tmp) / "site"
+        tools = Path(tmp) / "tools"
         for rel, source in _sources().items():
-            dest = site / rel
+            dest = tools / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, dest)
         compileall.compile_dir(
-            str(site), quiet=2, ddir=SITE, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
+            str(tools), quiet=2, ddir=TOOLS, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
         )
-        data = pack_tree(Path(tmp), ["site"])
+        data = pack_tree(Path(tmp), ["tools"])
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp_path = path.with_suffix(f".{os.getpid()}.tmp")
     tmp_path.write_bytes(data)
     tmp_path.replace(path)
     return data
+
+
+@functools.cache
+def toolchain_folder() -> str | None:
+    """The toolchain unpacked once per process: a fresh folder of the host's /var/tmp, readable by
+    all (bwrap sandboxes run as an unprivileged host uid), removed at exit; it holds ``tools/``.
+    None when /var/tmp is not writable."""
+    if not os.access(HOST_DIR, os.W_OK | os.X_OK):
+        return None
+    folder = tempfile.mkdtemp(prefix="agentgym-swe-tools-", dir=HOST_DIR)
+    atexit.register(shutil.rmtree, folder, True)
+    os.chmod(folder, 0o755)
+    with tarfile.open(fileobj=io.BytesIO(toolchain_tar())) as tar:
+        # our own archive, made above; the "data" filter where this Python has it
+        tar.extractall(folder, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+    return folder
 
 
 def pack_tree(top: Path, names: list[str]) -> bytes:
