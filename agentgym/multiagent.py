@@ -183,10 +183,16 @@ class PolicyPlayer:
 
 
 class RandomPlayer:
-    """Uniform over the seat's admissible actions (or its game's ``random_action``)."""
+    """Uniform over the seat's admissible actions (or its game's ``random_action``).
+
+    Games with open phases (free speech, messages) implement
+    ``random_action(agent, rng) -> str``; it is used when the seat's info has no
+    admissible actions.
+    """
 
     def __init__(self, env: TextAECEnv, agent: str, seed: int | None = None) -> None:
         self.env = env
+        self.agent = agent
         self.rng, _ = seeding.np_random(seed)
 
     def reset(self, seed: int | None = None) -> None:
@@ -194,9 +200,15 @@ class RandomPlayer:
 
     def act(self, observation: str, info: dict[str, Any]) -> str:
         actions = info.get("admissible_actions")
-        if not actions:
-            raise ConfigError("a random player needs admissible actions in the seat's info")
-        return actions[int(self.rng.integers(len(actions)))]
+        if actions:
+            return actions[int(self.rng.integers(len(actions)))]
+        random_action = getattr(self.env, "random_action", None)
+        if random_action is None:
+            raise ConfigError(
+                "a random player needs admissible actions in the seat's info "
+                f"or a random_action(agent, rng) method on {type(self.env).__name__}"
+            )
+        return random_action(self.agent, self.rng)
 
 
 PlayerSpec = str | Player | Policy | Callable[[str, dict[str, Any]], str]
