@@ -18,3 +18,10 @@ register(
     aliases=("nim",),
     multiagent=True,
 )
+register(
+    "agentgym/Werewolf-v0",
+    "agentgym.environments.werewolf.env:WerewolfEnv",
+    description="Werewolf for 5-12 players: night kills, seer, doctor, free-text day talk and votes.",
+    aliases=("werewolf",),
+    multiagent=True,
+)
