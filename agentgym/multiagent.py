@@ -218,7 +218,9 @@ class SeatEnv(TextEnv):
     """One seat of a :class:`TextAECEnv` as a single-agent :class:`TextEnv`.
 
     The learner's reward is what the game paid it since its last action; the
-    episode ends when the learner is done. ``info["seat"]`` names its seat.
+    episode ends when the learner is done. ``info["seat"]`` names its seat. When
+    the game ends before the learner's first turn, its first step ignores the
+    action and ends the episode with the final observation and reward.
     """
 
     def __init__(
@@ -267,8 +269,13 @@ class SeatEnv(TextEnv):
 
     def _step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         game = self.game
-        game.step(action)
-        self._advance()
+        seat_done = game.terminations.get(self.seat, True) or game.truncations.get(self.seat)
+        if not seat_done and game.agent_selection == self.seat:
+            game.step(action)
+            self._advance()
+        # else the game ended before the learner's first turn (in Werewolf, a player killed
+        # on the first night): reset cannot say so, so this step ignores the action and
+        # returns the final observation and reward.
         reward = float(game._cumulative_rewards.get(self.seat, 0.0))
         terminated = bool(game.terminations.get(self.seat, True))
         truncated = bool(game.truncations.get(self.seat, False))
