@@ -161,6 +161,7 @@ class WerewolfEnv(TextAECEnv):
         )
         self._feedback: dict[str, str] = {}
         self._invalid: dict[str, bool] = {}
+        self._tasks: dict[str, str] = {}
 
     def _check_pins(self, pinned: dict[str, str], players: int) -> None:
         unknown = sorted(set(pinned) - set(self.possible_agents))
@@ -186,6 +187,7 @@ class WerewolfEnv(TextAECEnv):
         self.terminations = {a: False for a in self.agents}
         self.truncations = {a: False for a in self.agents}
         self._feedback, self._invalid = {}, {}
+        self._tasks = {a: self._task(a, self.game.roles[a]) for a in self.agents}
         self.agent_selection = self.game.actor or self.agents[0]
         self._set_infos()
 
@@ -224,7 +226,7 @@ class WerewolfEnv(TextAECEnv):
         wolf = role == WEREWOLF
         proposals = sorted(game.proposals.items()) if wolf else []
         return {
-            "task": self._task(agent, role),
+            "task": self._tasks[agent],
             "admissible_actions": self._admissible(agent),
             "state_key": state_digest(agent, role, facts, game.private[agent], proposals),
             "won": game.winner is not None and game.winner == side(role),

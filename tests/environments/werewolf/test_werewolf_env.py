@@ -82,6 +82,16 @@ def test_a_seated_learner_plays_to_the_end_and_gets_plus_or_minus_one():
         returns.append(total)
 
 
+def test_a_learner_whose_game_ends_before_its_first_turn_gets_the_result_on_its_first_step():
+    game = agentgym.make("werewolf", roles={"player_0": "villager"})
+    env = agentgym.seat(game, learner="player_0", others="rule")
+    obs, _ = env.reset(seed=5)  # player_0 dies on the first night; the bots play on to the end
+    assert "The game is over. You lost." in obs
+    final, reward, terminated, truncated, info = env.step("anything")
+    assert (reward, terminated, truncated, info["invalid_action"]) == (-1.0, True, False, False)
+    assert final == obs
+
+
 def test_random_others_can_speak_in_open_phases():
     env = agentgym.seat(agentgym.make("werewolf"), learner="random", others="random")
     for seed in range(3):
