@@ -36,9 +36,7 @@ def play(env: Any, make: MakePlayer, seed: int) -> tuple[dict[str, float], int]:
             env.step(None)
             continue
         env.step(players[agent].act(obs, info))
-        invalid += env.infos[agent]["invalid_action"] and not isinstance(
-            players[agent], RandomPlayer
-        )
+        invalid += env.infos[agent]["invalid_action"] and not isinstance(players[agent], RandomPlayer)
     return total, invalid
 
 
@@ -151,11 +149,7 @@ def negotiation(env_id: str, games: int, deal: Callable[[Any], bool]) -> None:
     def maker(kinds: dict[str, str]) -> MakePlayer:
         def make(env: Any, agent: str, seed: int) -> Any:
             kind = kinds[agent]
-            return (
-                RandomPlayer(env, agent, seed)
-                if kind == "random"
-                else env.bots[kind](env, agent, seed)
-            )
+            return RandomPlayer(env, agent, seed) if kind == "random" else env.bots[kind](env, agent, seed)
 
         return make
 
@@ -172,9 +166,7 @@ def negotiation(env_id: str, games: int, deal: Callable[[Any], bool]) -> None:
         return rewards, deals[0], stats
 
     print(f"### {env_id}, {games} games per row\n")
-    header(
-        a, b, "deal rate", f"mean reward {a}", f"mean reward {b}", "errors", "invalid bot replies"
-    )
+    header(a, b, "deal rate", f"mean reward {a}", f"mean reward {b}", "errors", "invalid bot replies")
     pairs = [
         ("fair", "fair"),
         ("tough", "tough"),

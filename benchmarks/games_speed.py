@@ -81,9 +81,7 @@ def replay_seated(env_id: str, records: list[Record]) -> tuple[float, int]:
     game = agentgym.make(env_id)
     learner = game.possible_agents[0]
     scripts = {a: Script() for a in game.possible_agents}
-    env = agentgym.seat(
-        game, learner=learner, others={a: s for a, s in scripts.items() if a != learner}
-    )
+    env = agentgym.seat(game, learner=learner, others={a: s for a, s in scripts.items() if a != learner})
     learner_steps = 0
     start = time.process_time()
     for task_id, replies in records:
@@ -101,9 +99,7 @@ def replay_seated(env_id: str, records: list[Record]) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--games", type=int, default=300, help="games per game kind")
-    parser.add_argument(
-        "--repeat", type=int, default=5, help="runs of each replay (the fastest counts)"
-    )
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each replay (the fastest counts)")
     args = parser.parse_args()
     print(
         "| game (bots) | bot games/s | game steps/s | replayed game step | "

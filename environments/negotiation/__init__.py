@@ -12,7 +12,7 @@ from agentgym.environments.negotiation.bots import (
 from agentgym.environments.negotiation.dond import Context, load_contexts
 from agentgym.environments.negotiation.dond_env import DealOrNoDealEnv
 
-__all__ = [  # noqa: RUF022 (grouped by kind)
+__all__ = [
     # envs
     "BargainEnv",
     "DealOrNoDealEnv",

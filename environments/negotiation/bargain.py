@@ -140,9 +140,7 @@ def parse(text: str, limit: float) -> Reply:
             reply.offer = float(raw)
         else:
             shown = f"${raw}" if raw else "no price"
-            reply.note = (
-                f"Your offer named {shown}; offers are `offer: $N` with 0 < N <= {limit:g}."
-            )
+            reply.note = f"Your offer named {shown}; offers are `offer: $N` with 0 < N <= {limit:g}."
     return reply
 
 
@@ -189,9 +187,7 @@ class Bargain:
             self._end("quit", None, outcome)
         elif "accept" in reply.words:
             if self.standing[other] is None:
-                notes.append(
-                    f"There is no offer from the {other} to accept; make one with `offer: $N`."
-                )
+                notes.append(f"There is no offer from the {other} to accept; make one with `offer: $N`.")
             else:
                 self._end("deal", self.standing[other], outcome)
         else:

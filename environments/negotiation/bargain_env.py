@@ -69,8 +69,7 @@ class BargainEnv(TwoPlayerEnv):
         super().__init__(list(ROLES))
         if not 2 <= max_turns <= 100 or not 1 <= max_message <= 4096:
             raise ConfigError(
-                f"max_turns must be 2 to 100 (got {max_turns}) "
-                f"and max_message 1 to 4096 (got {max_message})"
+                f"max_turns must be 2 to 100 (got {max_turns}) and max_message 1 to 4096 (got {max_message})"
             )
         self.max_turns, self.max_message = max_turns, max_message
         self.scenarios = {split: scenarios(split) for split in ("train", "valid", "test")}
@@ -78,9 +77,7 @@ class BargainEnv(TwoPlayerEnv):
         self.game = Bargain(self.scenarios["train"][0], max_turns, max_message)
 
     def _reset(self, task_id: int, options: ResetOptions) -> None:
-        self.game = Bargain(
-            self.scenarios[options.split][task_id], self.max_turns, self.max_message
-        )
+        self.game = Bargain(self.scenarios[options.split][task_id], self.max_turns, self.max_message)
         self._start()
 
     def _actor(self) -> str:
@@ -100,9 +97,7 @@ class BargainEnv(TwoPlayerEnv):
             f"Conversation ({game.turn} of at most {game.max_turns} messages):",
         ]
         lines += [f'  {"You" if who == agent else who}: "{text}"' for who, text in game.messages]
-        standing = [
-            f"{who} ${price:g}" for who, price in game.standing.items() if price is not None
-        ]
+        standing = [f"{who} ${price:g}" for who, price in game.standing.items() if price is not None]
         lines.append(f"Standing offers: {', '.join(standing) or 'none'}.")
         lines += self._note(agent)
         return "\n".join(lines + self._now(agent, other))

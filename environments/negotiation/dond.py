@@ -64,10 +64,7 @@ def is_valid(counts: Split, a: Split, b: Split) -> bool:
     if not (all(1 <= c <= 4 for c in counts) and 5 <= sum(counts) <= 7):
         return False
     for values in (a, b):
-        if (
-            min(values) < 0
-            or sum(c * v for c, v in zip(counts, values, strict=True)) != TOTAL_VALUE
-        ):
+        if min(values) < 0 or sum(c * v for c, v in zip(counts, values, strict=True)) != TOTAL_VALUE:
             return False
     both = [x > 0 and y > 0 for x, y in zip(a, b, strict=True)]
     return all(x + y > 0 for x, y in zip(a, b, strict=True)) and any(both)
@@ -122,9 +119,7 @@ def load_contexts(path: str | Path) -> list[Context]:
         try:
             a, b = [int(x) for x in mine], [int(x) for x in theirs]
         except ValueError:
-            raise ConfigError(
-                f"{path}: context {number} is not 6+6 integers: {mine} {theirs}"
-            ) from None
+            raise ConfigError(f"{path}: context {number} is not 6+6 integers: {mine} {theirs}") from None
         counts = tuple(a[0::2])
         if counts != tuple(b[0::2]) or not is_valid(counts, tuple(a[1::2]), tuple(b[1::2])):
             raise ConfigError(f"{path}: context {number} breaks the generation rules: {a} / {b}")

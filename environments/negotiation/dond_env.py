@@ -83,8 +83,7 @@ class DealOrNoDealEnv(TwoPlayerEnv):
         super().__init__(["player_0", "player_1"])
         if not 2 <= max_turns <= 100 or not 1 <= max_message <= 4096:
             raise ConfigError(
-                f"max_turns must be 2 to 100 (got {max_turns}) "
-                f"and max_message 1 to 4096 (got {max_message})"
+                f"max_turns must be 2 to 100 (got {max_turns}) and max_message 1 to 4096 (got {max_message})"
             )
         self.max_turns, self.max_message = max_turns, max_message
         every = load_contexts(contexts) if contexts is not None else all_contexts()
@@ -93,9 +92,7 @@ class DealOrNoDealEnv(TwoPlayerEnv):
             self.contexts[split_of(context)].append(context)
         empty = [s for s, c in self.contexts.items() if not c]
         if empty:
-            raise ConfigError(
-                f"{contexts}: no contexts fall in split(s) {empty}; give a larger file"
-            )
+            raise ConfigError(f"{contexts}: no contexts fall in split(s) {empty}; give a larger file")
         self.splits = {s: len(c) for s, c in self.contexts.items()}
         self.game = DealOrNoDeal(self.contexts["train"][0], max_turns, max_message)
         self._selections: list[str] = []
@@ -144,13 +141,8 @@ class DealOrNoDealEnv(TwoPlayerEnv):
             return ["Waiting for the other player."]
         how = "`<selection> book=N hat=N ball=N` (the items you take) or `<selection> no agreement`"
         if game.phase == SELECTION:
-            why = (
-                "The other player has made a selection." if game.selections else "The talk is over."
-            )
-            return [
-                f"{why} Reply {how}. If the two selections do not add up to all the items, "
-                "both get 0."
-            ]
+            why = "The other player has made a selection." if game.selections else "The talk is over."
+            return [f"{why} Reply {how}. If the two selections do not add up to all the items, both get 0."]
         return [
             "Your turn: write a message; add `propose: book=N hat=N ball=N` for what you want. "
             f"Or end the talk with {how}."

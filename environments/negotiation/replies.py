@@ -27,9 +27,7 @@ def clip_message(text: str, limit: int) -> tuple[str, list[str]]:
     said = text.strip()
     notes = []
     if len(said) > limit:
-        notes.append(
-            f"Your message was {len(text)} characters long; only the first {limit} were sent."
-        )
+        notes.append(f"Your message was {len(text)} characters long; only the first {limit} were sent.")
         said = said[:limit]
     if not said:
         notes.append("Your message was empty; you said nothing.")

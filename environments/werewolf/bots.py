@@ -40,9 +40,7 @@ from gymnasium.utils import seeding
 
 _CLAIM = re.compile(r"\bI(?: am|'m) the seer\b", re.IGNORECASE)
 _RESULT = re.compile(r"\b(player_\d+) is (not )?a werewolf", re.IGNORECASE)
-_ACCUSE = re.compile(
-    r"\b(?:suspect|vote|voting|accuse)\w*\s*(?::|for)?\s*(player_\d+)", re.IGNORECASE
-)
+_ACCUSE = re.compile(r"\b(?:suspect|vote|voting|accuse)\w*\s*(?::|for)?\s*(player_\d+)", re.IGNORECASE)
 _SPEECHES = (
     "I suspect {p}.",
     "I have no information yet.",
@@ -95,8 +93,7 @@ class Evidence:
         if any(role == SEER and p != claimer for p, role in self.revealed.items()):
             return True
         return any(
-            t in self.revealed and (self.revealed[t] == WEREWOLF) != wolf
-            for t, wolf in self.claims[claimer]
+            t in self.revealed and (self.revealed[t] == WEREWOLF) != wolf for t, wolf in self.claims[claimer]
         )
 
     def accused_today(self, day: int, exclude: set[str]) -> Counter[str]:
@@ -196,9 +193,7 @@ class RuleBot:
         pack = {v["me"], *v["partners"]}
         phase = v["phase"]
         if phase == NIGHT_WOLVES:
-            tonight = [
-                e for e in v["wolf_channel"] if e.get("night") == v["day"] and e.get("target")
-            ]
+            tonight = [e for e in v["wolf_channel"] if e.get("night") == v["day"] and e.get("target")]
             victim = tonight[-1]["target"] if tonight else self._threat(v, ev, pack)
             return f"Let us take {victim} tonight. kill: {victim}"
         goat = self._scapegoat(v, ev, pack)

@@ -87,9 +87,7 @@ _VERB = {NIGHT_WOLVES: "kill", NIGHT_SEER: "check", NIGHT_DOCTOR: "protect", VOT
 
 
 @functools.lru_cache(maxsize=32)
-def split_deals(
-    players: int, pinned: tuple[tuple[str, str], ...]
-) -> dict[str, list[tuple[str, ...]]]:
+def split_deals(players: int, pinned: tuple[tuple[str, str], ...]) -> dict[str, list[tuple[str, ...]]]:
     """The deals of each split: all deals, shuffled by a fixed permutation, cut 80/10/10."""
     seats = [f"player_{i}" for i in range(players)]
     every = deals(seats, dict(pinned))
@@ -141,8 +139,7 @@ class WerewolfEnv(TextAECEnv):
             raise ConfigError(f"discussion_rounds must be 0 to 5, got {discussion_rounds}")
         if max_days < 1 or not 1 <= max_speech <= 4096:
             raise ConfigError(
-                f"max_days must be at least 1 (got {max_days}) "
-                f"and max_speech 1 to 4096 (got {max_speech})"
+                f"max_days must be at least 1 (got {max_days}) and max_speech 1 to 4096 (got {max_speech})"
             )
         self.possible_agents = [f"player_{i}" for i in range(players)]
         pinned = dict(roles or {})
@@ -236,14 +233,11 @@ class WerewolfEnv(TextAECEnv):
 
     def _task(self, agent: str, role: str) -> str:
         goal = (
-            "kill villagers by night and avoid being voted out "
-            "until the werewolves are as many as the others"
+            "kill villagers by night and avoid being voted out until the werewolves are as many as the others"
             if role == WEREWOLF
             else "find the werewolves and vote them out"
         )
-        return (
-            f"Play Werewolf with {len(self.possible_agents)} players as {agent}, a {role}: {goal}."
-        )
+        return f"Play Werewolf with {len(self.possible_agents)} players as {agent}, a {role}: {goal}."
 
     def _admissible(self, agent: str) -> list[str] | None:
         game = self.game

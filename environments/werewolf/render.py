@@ -101,9 +101,7 @@ def render(v: dict[str, Any], feedback: str = "", budget: int = 60000) -> str:
 
 def _header(v: dict[str, Any]) -> list[tuple[str, str]]:
     plural = {"werewolf": "werewolves"}
-    mix = ", ".join(
-        f"{n} {plural.get(role, role + 's') if n > 1 else role}" for role, n in v["mix"]
-    )
+    mix = ", ".join(f"{n} {plural.get(role, role + 's') if n > 1 else role}" for role, n in v["mix"])
     lines = [
         f"You are {v['me']} in a game of Werewolf with {len(v['players'])} players ({mix}).",
         f"Your role: {v['role']}. {_ROLE_TEXT[v['role']]}",
@@ -111,9 +109,7 @@ def _header(v: dict[str, Any]) -> list[tuple[str, str]]:
     if v["partners"]:
         lines.append(f"Your fellow werewolves: {', '.join(v['partners'])}.")
     dead = [p for p in v["players"] if p not in v["alive"]]
-    lines.append(
-        f"Alive: {', '.join(v['alive'])}." + (f" Dead: {', '.join(dead)}." if dead else "")
-    )
+    lines.append(f"Alive: {', '.join(v['alive'])}." + (f" Dead: {', '.join(dead)}." if dead else ""))
     items = [("text", line) for line in lines]
     known = [("text", _private_line(e)) for e in v["private"]]
     known += [("text" if "attack" in e else "channel", _channel_line(e)) for e in v["wolf_channel"]]

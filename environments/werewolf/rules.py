@@ -217,9 +217,7 @@ class Werewolf:
         length, text = len(text), text.strip()
         if len(text) <= self.max_speech:
             return text, ""
-        note = (
-            f"Your reply was {length} characters long; only the first {self.max_speech} were kept."
-        )
+        note = f"Your reply was {length} characters long; only the first {self.max_speech} were kept."
         return text[: self.max_speech], note
 
     def _wolf(self, player: str, text: str) -> Outcome:
@@ -236,13 +234,9 @@ class Werewolf:
         if target is None:
             return Outcome(invalid=True, message=why)
         wolf = self.roles[target] == WEREWOLF
-        self.private[player].append(
-            {"kind": "check", "night": self.day, "target": target, "werewolf": wolf}
-        )
+        self.private[player].append({"kind": "check", "night": self.day, "target": target, "werewolf": wolf})
         message = f"{target} is {'a werewolf' if wolf else 'not a werewolf'}."
-        return Outcome(
-            message=message, rewards={player: self.shaping} if wolf and self.shaping else {}
-        )
+        return Outcome(message=message, rewards={player: self.shaping} if wolf and self.shaping else {})
 
     def _doctor(self, player: str, text: str) -> Outcome:
         target, why = self._target(player, text, "protect", "nobody is protected tonight")

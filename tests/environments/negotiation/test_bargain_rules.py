@@ -100,11 +100,7 @@ def test_bad_messages_are_flagged_but_sent():
     long = g.act("z" * 100_000)
     offer = g.act("offer: $-5")
     assert empty.invalid and "empty" in empty.message
-    assert (
-        long.invalid
-        and "100000 characters" in long.message
-        and g.messages[1] == ("seller", "z" * 10)
-    )
+    assert long.invalid and "100000 characters" in long.message and g.messages[1] == ("seller", "z" * 10)
     assert offer.invalid and "offers are `offer: $N`" in offer.message
     assert g.standing == {"buyer": None, "seller": None}
 

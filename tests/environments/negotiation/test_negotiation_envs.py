@@ -78,8 +78,7 @@ def test_temperaments_differ(env_id):
     results = {}
     for name in ("tough", "soft"):
         results[name] = sum(
-            play(env, {a: env.bots[name](env, a, s), b: env.bots["fair"](env, b, s)}, s)[a]
-            for s in range(15)
+            play(env, {a: env.bots[name](env, a, s), b: env.bots["fair"](env, b, s)}, s)[a] for s in range(15)
         )
     assert results["tough"] != results["soft"]
 
@@ -92,16 +91,13 @@ def test_dond_selection_phase_offers_every_selection_and_hides_the_partners():
     info = env.infos["player_1"]
     n = (counts[0] + 1) * (counts[1] + 1) * (counts[2] + 1)
     assert (
-        len(info["admissible_actions"]) == n + 1
-        and "<selection> no agreement" in info["admissible_actions"]
+        len(info["admissible_actions"]) == n + 1 and "<selection> no agreement" in info["admissible_actions"]
     )
     obs = env.observe("player_1")
     assert "The other player has made a selection" in obs and "book=0 hat=0 ball=0" not in obs
     env.step("<selection> book=99")
     assert env.infos["player_1"]["invalid_action"] and not env.infos["player_1"]["won"]
-    assert "counts as no agreement" in env.observe("player_1") and "No deal" in env.observe(
-        "player_1"
-    )
+    assert "counts as no agreement" in env.observe("player_1") and "No deal" in env.observe("player_1")
 
 
 def test_dond_seat_learner_gets_its_share_value():

@@ -51,9 +51,7 @@ def test_splits_are_disjoint_and_pins_fix_the_learners_role():
     assert env.splits == {"test": 42, "valid": 42, "train": 336}
     deals = {s: set(d) for s, d in env._deals.items()}
     assert not (
-        deals["train"] & deals["valid"]
-        or deals["train"] & deals["test"]
-        or deals["valid"] & deals["test"]
+        deals["train"] & deals["valid"] or deals["train"] & deals["test"] or deals["valid"] & deals["test"]
     )
     env = agentgym.seat(
         agentgym.make("werewolf", roles={"player_2": "seer"}), learner="player_2", others="rule"
@@ -71,9 +69,7 @@ def test_a_seated_learner_plays_to_the_end_and_gets_plus_or_minus_one():
         assert "Your role: werewolf" in obs and "Your fellow werewolves: player_" in obs
         total, done = 0.0, False
         while not done:
-            action = (
-                info["admissible_actions"][0] if info["admissible_actions"] else "I am a villager."
-            )
+            action = info["admissible_actions"][0] if info["admissible_actions"] else "I am a villager."
             obs, reward, terminated, truncated, info = env.step(action)
             total += reward
             done = terminated or truncated

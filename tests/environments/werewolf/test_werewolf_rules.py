@@ -101,14 +101,10 @@ def test_seer_learns_sides_privately():
     g = game(FIVE)
     seer = play(g, "kill: player_4", "check: player_0")[-1]
     assert seer.message == "player_0 is a werewolf."
-    assert g.private["player_1"] == [
-        {"kind": "check", "night": 1, "target": "player_0", "werewolf": True}
-    ]
+    assert g.private["player_1"] == [{"kind": "check", "night": 1, "target": "player_0", "werewolf": True}]
     assert all(not g.private[p] for p in ("player_0", "player_3", "player_4"))
     g2 = game(FIVE)
-    assert (
-        play(g2, "kill: player_4", "check: player_3")[-1].message == "player_3 is not a werewolf."
-    )
+    assert play(g2, "kill: player_4", "check: player_3")[-1].message == "player_3 is not a werewolf."
 
 
 def test_wolves_who_disagree_get_a_second_round_then_the_lowest_seat_decides_ties():
@@ -174,9 +170,7 @@ def test_shaping_pays_votes_against_the_other_side_and_found_wolves():
     g = game(FIVE, discussion_rounds=0, shaping=0.1)
     assert play(g, "kill: player_4", "check: player_0")[-1].rewards == {"player_1": 0.1}
     play(g, "protect: player_1")
-    rewards = play(g, "vote: player_3", "vote: player_0", "vote: player_0", "vote: player_0")[
-        -1
-    ].rewards
+    rewards = play(g, "vote: player_3", "vote: player_0", "vote: player_0", "vote: player_0")[-1].rewards
     assert rewards["player_0"] == pytest.approx(0.1 - 1.0)  # a correct vote, then the loss
     assert rewards["player_1"] == pytest.approx(1.1)
 
