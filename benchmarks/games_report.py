@@ -84,6 +84,16 @@ def mean_interval(a: list[float], b: list[float]) -> float:
 # -- Werewolf ---------------------------------------------------------------------------
 
 
+OUTCOME_COLUMNS = (
+    "village wins",
+    "werewolves win",
+    "no winner",
+    "mean days",
+    "errors",
+    "invalid bot replies",
+)
+
+
 def werewolf(games: int) -> None:
     env = agentgym.make("werewolf")
     roles = ("werewolf", "seer", "doctor", "villager")
@@ -96,7 +106,7 @@ def werewolf(games: int) -> None:
 
         return make
 
-    def tally(random_role: str | None) -> tuple[Counter, dict]:
+    def tally(random_role: str | None, env: Any = env, games: int = games) -> tuple[Counter, dict]:
         outcomes: Counter = Counter()
 
         def record(env: Any, rewards: dict) -> None:
@@ -107,15 +117,7 @@ def werewolf(games: int) -> None:
 
     base, stats = tally(None)
     print(f"### Werewolf-v0 (7 players: 2 werewolves, seer, doctor, 3 villagers), {games} games\n")
-    header(
-        "players",
-        "village wins",
-        "werewolves win",
-        "no winner",
-        "mean days",
-        "errors",
-        "invalid bot replies",
-    )
+    header("players", *OUTCOME_COLUMNS)
     _werewolf_row("all rule bots", base, stats)
     margins = []
     for role in roles:
@@ -128,6 +130,12 @@ def werewolf(games: int) -> None:
     header("role", "side", "rule bots", "random", "margin")
     for role, side, bot, rnd, half in margins:
         row(role, side, f"{bot:.1%}", f"{rnd:.1%}", f"{bot - rnd:+.1%} ± {half:.1%}")
+    few = max(1, games // 5)
+    print(f"\nOther table sizes, all rule bots, {few} games each:\n")
+    header("players", *OUTCOME_COLUMNS)
+    for players in (5, 6, 8, 9, 10, 11, 12):
+        outcomes, stats = tally(None, agentgym.make("werewolf", players=players), few)
+        _werewolf_row(str(players), outcomes, stats)
     print()
 
 
