@@ -96,7 +96,7 @@ class BargainEnv(TwoPlayerEnv):
             f"the {other}'s, -1 at the {other}'s target or worse; 0 without a deal.",
             f"Conversation ({game.turn} of at most {game.max_turns} messages):",
         ]
-        lines += [f'  {"You" if who == agent else who}: "{text}"' for who, text in game.messages]
+        lines += [self._quote("You" if who == agent else who, text) for who, text in game.messages]
         standing = [f"{who} ${price:g}" for who, price in game.standing.items() if price is not None]
         lines.append(f"Standing offers: {', '.join(standing) or 'none'}.")
         lines += self._note(agent)

@@ -57,6 +57,12 @@ class TwoPlayerEnv(TextAECEnv):
             self.agent_selection = self._actor()
         self.infos = {a: self._info(a) for a in self.agents}
 
+    @staticmethod
+    def _quote(speaker: str, text: str) -> str:
+        """One line of the conversation; a message's later lines are indented."""
+        body = text.replace("\n", "\n      ")
+        return f'  {speaker}: "{body}"'
+
     def _note(self, agent: str) -> list[str]:
         """The note on the agent's last reply, as observation lines."""
         note = self._feedback.get(agent)

@@ -123,7 +123,7 @@ class DealOrNoDealEnv(TwoPlayerEnv):
             "Your values are private; the other player's differ, and also add up to 10.",
             f"Dialogue ({game.turn} of at most {game.max_turns} messages):",
         ]
-        lines += [f'  {"You" if p == me else "Them"}: "{text}"' for p, text in game.messages]
+        lines += [self._quote("You" if p == me else "Them", text) for p, text in game.messages]
         lines += self._note(agent)
         return "\n".join(lines + self._now(me))
 

@@ -129,7 +129,7 @@ def _channel_line(e: dict[str, Any]) -> str:
         return f"- Night {e['night']}: the werewolves attacked {who}."
     named = f" (kill: {e['target']})" if e["target"] else " (no valid victim named)"
     where = f"Night {e['night']}, round {e['round']}, werewolf channel"
-    return f'- {where}, {e["wolf"]}: "{e["text"]}"{named}'
+    return f'- {where}, {e["wolf"]}: "{_indent(e["text"])}"{named}'
 
 
 def _record(v: dict[str, Any]) -> list[tuple[str, str]]:
@@ -137,7 +137,7 @@ def _record(v: dict[str, Any]) -> list[tuple[str, str]]:
     for e in v["public"]:
         kind = e["kind"]
         if kind == "speech":
-            out.append((kind, f'Day {e["day"]}, round {e["round"]}, {e["player"]}: "{e["text"]}"'))
+            out.append((kind, f'Day {e["day"]}, round {e["round"]}, {e["player"]}: "{_indent(e["text"])}"'))
         elif kind == "night":
             if e["killed"] is None:
                 out.append((kind, f"Night {e['day']}: nobody died."))
@@ -149,6 +149,11 @@ def _record(v: dict[str, Any]) -> list[tuple[str, str]]:
             result = f"the {e['winner']} win" if e["winner"] else f"no winner after day {e['day']}"
             out.append((kind, f"The game is over: {result}."))
     return out
+
+
+def _indent(text: str) -> str:
+    """A quoted reply's later lines, indented so the record stays readable."""
+    return text.replace("\n", "\n    ")
 
 
 def _revealed(e: dict[str, Any]) -> str:

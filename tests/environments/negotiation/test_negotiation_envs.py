@@ -154,3 +154,22 @@ def test_contexts_from_a_file(tmp_path):
     path.write_text(lines[0] + "\n" + lines[1] + "\n")
     with pytest.raises(ConfigError, match="no contexts fall in split"):
         agentgym.make("dealornodeal", contexts=str(path))
+
+
+def test_self_play_against_a_frozen_copy_of_the_learner(tiny):
+    from agentgym.multiagent import PolicyPlayer
+    from agentgym.policies import SamplingParams
+    from agentgym.policies.hf import TransformersPolicy
+
+    model, tok = tiny
+    sampling = SamplingParams(max_new_tokens=4, seed=0)
+    frozen = PolicyPlayer(TransformersPolicy(model, tok, seed=1), sampling=sampling)
+    learner = PolicyPlayer(TransformersPolicy(model, tok, seed=2), sampling=sampling)
+    env = agentgym.seat(agentgym.make("dealornodeal", max_turns=2), learner="random", others=frozen)
+    obs, info = env.reset(seed=0)
+    done, steps = False, 0
+    while not done:
+        obs, reward, terminated, truncated, info = env.step(learner.act(obs, info))
+        done, steps = terminated or truncated, steps + 1
+    assert terminated and reward == 0.0 and steps >= 2  # a random model never agrees on a split
+    assert len(frozen.history) >= 2  # the frozen copy played its seat
