@@ -19,7 +19,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-Backend = Annotated[str, typer.Option(help="Sandbox backend: bwrap, docker or local.")]
+Backend = Annotated[str, typer.Option(help="Sandbox backend: bwrap or docker.")]
 DockerUrl = Annotated[str | None, typer.Option(help="Docker engine socket (docker backend).")]
 
 

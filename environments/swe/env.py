@@ -4,7 +4,8 @@
   default the task set shipped with agentgym, made by ``agentgym swe
   make-tasks`` from toolz, more-itertools and python-slugify. Tasks are dealt
   into test/valid/train (a tenth, a tenth, the rest) by a hash of their ids.
-- Reset: a fresh sandbox (bwrap by default, docker on request) whose
+- Reset: a fresh sandbox (bwrap by default, docker on request; not the
+  unisolated local backend) whose
   ``/workspace`` is the repository at the buggy state, a git repository with
   one commit; the observation is the issue text and how to use the tools.
 - Actions: tool calls ``bash``, ``view``, ``edit``, ``create``, ``submit``, as JSON
@@ -100,6 +101,11 @@ class SWEEnv(TextEnv):
             max_steps=max_steps, max_action_length=65_536, max_observation_length=65_536,
             render_mode=render_mode,
         )  # fmt: skip
+        if backend not in ("bwrap", "docker"):
+            raise ConfigError(
+                f"the SWE env runs in bwrap or docker sandboxes, not {backend!r}: tasks need their own "
+                "/workspace and /tmp"
+            )
         if reward not in ("resolved", "fraction"):
             raise ConfigError(f"reward must be 'resolved' or 'fraction', got {reward!r}")
         if tasks is None and not DEFAULT_TASKS.is_file():

@@ -44,7 +44,9 @@ class SandboxSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    backend: Literal["bwrap", "docker", "local"] = Field("bwrap", description="Sandbox backend.")
+    backend: Literal["bwrap", "docker"] = Field(
+        "bwrap", description="Sandbox backend (the local one has no /workspace of its own)."
+    )
     limits: Limits = Field(
         default_factory=lambda: Limits(timeout_s=60, memory_mb=2048, disk_mb=512, output_bytes=200_000),
         description="Resource limits of each sandbox (timeout_s is the default per command).",
@@ -173,9 +175,8 @@ def open_task(task: SWETask, spec: SandboxSpec, source: SourceLoader | None = No
     folder = toolchain_folder() if spec.backend != "docker" else None
     if folder is None:  # the toolchain travels in
         sb, tools = spec.create(), TOOLS
-    else:  # bwrap shows the host's unpacked copy read-only; local sees it anyway
-        binds = {"ro_binds": [*spec.options.get("ro_binds", []), folder]} if spec.backend == "bwrap" else {}
-        sb, tools = spec.create(**binds), f"{folder}/tools"
+    else:  # bwrap shows the host's unpacked copy read-only
+        sb, tools = spec.create(ro_binds=[*spec.options.get("ro_binds", []), folder]), f"{folder}/tools"
     try:
         sb.restore(snapshot)
         if folder is None:
