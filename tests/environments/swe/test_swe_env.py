@@ -10,6 +10,7 @@ from agentgym.environments.swe import SUBMIT, SWEEnv, noop_policy
 from conftest import BACKENDS
 
 import agentgym
+from agentgym.exceptions import ConfigError
 from agentgym.testing import check_env, require_backend
 
 
@@ -42,8 +43,17 @@ def test_conformance() -> None:
     check_env("swe", episodes=2, max_steps=3)
 
 
+def test_bad_construction_says_how_to_fix_it(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="bwrap or docker"):
+        SWEEnv(backend="local")
+    with pytest.raises(ConfigError, match="'resolved' or 'fraction'"):
+        SWEEnv(reward="partial")
+    with pytest.raises(ConfigError, match="does not exist"):
+        SWEEnv(tasks=str(tmp_path / "missing.jsonl"))
+
+
 def test_registered_with_tools_and_three_projects() -> None:
-    assert agentgym.resolve("swe").id == "agentgym/SWE-v0"
+    assert agentgym.make("swe").spec.id == "agentgym/SWE-v0"
     assert [t["function"]["name"] for t in SWEEnv.tools] == ["bash", "view", "edit", "create", "submit"]
     env = SWEEnv()
     assert {t.project for t in env.task_list} == {"toolz", "more-itertools", "python-slugify"}
@@ -176,3 +186,55 @@ def test_snapshot_restores_the_workspace_into_the_same_or_a_new_env(swe_env) -> 
     assert other.step(call("view", path="deep/a.txt"))[0] == "     1\t1"
     _, _, _, _, info = other.step(call("bash", command="rm -rf deep"))
     assert info["state_key"] == first["state_key"]
+
+
+def git(repo, *args: str) -> str:
+    import subprocess
+
+    done = subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return done.stdout.strip()
+
+
+@pytest.mark.bwrap
+def test_a_swe_bench_instance_from_a_local_clone(swe_env, tmp_path) -> None:
+    from agentgym.environments.swe.patches import unified_diff
+
+    repo = tmp_path / "repos" / "octo__calc"
+    (repo / "calc").mkdir(parents=True)
+    (repo / "tests").mkdir()
+    buggy = "def add(a, b):\n    return a - b\n\n\ndef sub(a, b):\n    return a - b\n"
+    (repo / "calc" / "__init__.py").write_text(buggy)
+    (repo / "tests" / "test_old.py").write_text(
+        "from calc import sub\n\n\ndef test_sub():\n    assert sub(3, 1) == 2\n"
+    )
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "base")
+    base = git(repo, "rev-parse", "HEAD")
+    (repo / "calc" / "__init__.py").write_text("def add(a, b):\n    return a + b\n")  # a later commit
+    git(repo, "commit", "-qam", "later")
+    new_test = "from calc import add\n\n\ndef test_add():\n    assert add(2, 2) == 4\n"
+    instance = {
+        "instance_id": "octo__calc-1", "repo": "octo/calc", "base_commit": base,
+        "problem_statement": "add() subtracts its arguments", "version": "0.1",
+        "patch": unified_diff("calc/__init__.py", buggy, buggy.replace("a - b\n\n\n", "a + b\n\n\n", 1)),
+        "test_patch": unified_diff("tests/test_new.py", "", new_test).replace(
+            "--- a/tests/test_new.py", "new file mode 100644\n--- /dev/null"),
+        "FAIL_TO_PASS": '["tests/test_new.py::test_add"]', "PASS_TO_PASS": '["tests/test_old.py::test_sub"]',
+        "environment_setup_commit": base, "hints_text": "", "created_at": "2024-01-01T00:00:00Z",
+    }  # fmt: skip
+    tasks = tmp_path / "swe-bench.jsonl"
+    tasks.write_text(json.dumps(instance) + "\n")
+    env = swe_env(tasks=str(tasks), repos_dir=str(tmp_path / "repos"))
+    assert env.splits == {"test": 0, "valid": 0, "train": 1}
+    obs, _ = env.reset(seed=0)
+    assert obs.startswith("add() subtracts")
+    log, *_ = env.step(call("bash", command="git log --oneline | wc -l; ls tests"))
+    assert log.split() == ["1", "test_old.py"]  # no later history, no hidden test
+    reward, info = play(env, "train", 0, "expert")
+    assert reward == 1.0, info["grading"]
+    reward, info = play(env, "train", 0, "noop")
+    assert reward == 0.0 and info["grading"]["FAIL_TO_PASS"] == {"tests/test_new.py::test_add": "failed"}
