@@ -37,12 +37,13 @@ def run_bash(sb: Sandbox, command: str, timeout: float, limit: int) -> tuple[str
     output = result.stdout
     if result.stderr:
         output += ("" if not output or output.endswith("\n") else "\n") + result.stderr
-    output = truncate(output, limit) if output else ""
+    output = truncate(output, limit).strip("\n") if output else ""
+    status = ""
     if result.timed_out:
-        output += f"\n(the command timed out after {timeout:g} s and was killed)"
+        status = f"(the command timed out after {timeout:g} s and was killed)"
     elif result.exit_code != 0:
-        output += f"\n(exit code {result.exit_code})"
-    return output.strip("\n") or "(no output)", True
+        status = f"(exit code {result.exit_code})"
+    return "\n".join(part for part in (output, status) if part) or "(no output)", True
 
 
 def _read_text(sb: Sandbox, path: str) -> tuple[str | None, str]:

@@ -62,14 +62,16 @@ def test_registered_with_tools_and_three_projects() -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_expert_resolves_and_noop_does_not(swe_env, backend: str) -> None:
+    """bwrap: the expert on one task of each project; both: the no-op on a toolz task
+    (`agentgym swe validate` plays both policies on every task)."""
     env = swe_env(backend)
-    picks = first_task_of_each_project(env)
+    picks = first_task_of_each_project(env)  # more-itertools, python-slugify, toolz
     for split, task_id in picks if backend == "bwrap" else picks[-1:]:
         reward, info = play(env, split, task_id, "expert")
         assert reward == 1.0 and info["won"] and info["grading"]["resolved"], info["grading"]
-        reward, info = play(env, split, task_id, "noop")
-        assert reward == 0.0 and not info["won"]
-        assert "failed" in info["grading"]["FAIL_TO_PASS"].values()
+    reward, info = play(env, *picks[-1], "noop")
+    assert reward == 0.0 and not info["won"]
+    assert "failed" in info["grading"]["FAIL_TO_PASS"].values()
     assert noop_policy().name == "no-op"
 
 
@@ -156,7 +158,7 @@ def test_bad_input_gives_a_clear_observation(swe_env, backend: str) -> None:
          "characters truncated", False),
         (call("view", path="big.txt"), "truncated", False),
         (call("bash", command="while true; do :; done"), "timed out after 2 s", False),
-        (call("bash", command="sleep 1000 & echo started"), "started", False),
+        (call("bash", command="sleep 1000 > /dev/null 2>&1 & echo started"), "started", False),
         (call("bash", command="echo still here; exit 3"), "still here\n(exit code 3)", False),
     ]  # fmt: skip
     for action, expected, invalid in cases:
