@@ -23,9 +23,8 @@ import time
 import warnings
 
 from agentgym.sandboxes import cgroups
-from agentgym.sandboxes.base import ExecResult, Sandbox
 from agentgym.sandboxes.config import BASE_ENV, SANDBOX_UID, BwrapConfig
-from agentgym.sandboxes.session import ShellSession, output_pipes, session_script
+from agentgym.sandboxes.session import SessionSandbox, ShellSession, output_pipes, session_script
 from agentgym.sandboxes.workspace import HostWorkspace, pack_folder
 
 from agentgym.exceptions import ConfigError, MissingDependencyError
@@ -87,7 +86,7 @@ def _descendant(pid: int, comm: str) -> int:
     raise ProcessLookupError(f"no {comm} process below pid {pid}")
 
 
-class BwrapSandbox(Sandbox):
+class BwrapSandbox(SessionSandbox):
     """A bubblewrap sandbox (see the module docstring for what it stops).
 
     Example:
@@ -143,29 +142,6 @@ class BwrapSandbox(Sandbox):
         """Move the (paused) launcher into the sandbox's cgroup before anything forks."""
         if self.cgroup is not None:
             self.cgroup.attach(pid)
-
-    def exec(self, cmd: str, timeout: float | None = None) -> ExecResult:
-        with self._lock:
-            return self.session.exec(cmd, timeout or self.limits.timeout_s, self.limits.output_bytes)
-
-    def read_file(self, path: str) -> bytes:
-        return self.workspace.read_file(path)
-
-    def write_file(self, path: str, data: bytes | str) -> None:
-        self.workspace.write_file(path, data)
-
-    def list_dir(self, path: str = ".") -> list[str]:
-        return self.workspace.list_dir(path)
-
-    def snapshot(self) -> bytes:
-        return self.workspace.snapshot()
-
-    def restore(self, handle: bytes) -> None:
-        self.workspace.restore(handle)
-
-    @property
-    def alive(self) -> bool:
-        return not self._closed and not self.session.dead and self.session.proc.poll() is None
 
     def close(self) -> None:
         if self._closed:

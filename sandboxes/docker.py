@@ -29,7 +29,7 @@ from typing import Any
 from agentgym.sandboxes.base import ExecResult, Sandbox
 from agentgym.sandboxes.config import BASE_ENV, SANDBOX_UID, DockerConfig
 from agentgym.sandboxes.session import SESSION_SH, CappedOutput
-from agentgym.sandboxes.workspace import inside, pack_folder
+from agentgym.sandboxes.workspace import check_snapshot, inside, pack_folder
 
 from agentgym.exceptions import ConfigError, EnvCrashedError, MissingDependencyError, require
 
@@ -233,6 +233,7 @@ class DockerSandbox(Sandbox):
         return self._file_call('exec tar -C "$p" -cf - .', ".")
 
     def restore(self, handle: bytes) -> None:
+        check_snapshot(handle)
         self._file_call(
             'chmod -R u+rwX "$p"; find "$p" -mindepth 1 -delete && exec tar -C "$p" -xf - --no-same-owner',
             ".",

@@ -18,11 +18,13 @@ import select
 import shlex
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from importlib import resources
 
-from agentgym.sandboxes.base import ExecResult
+from agentgym.sandboxes.base import ExecResult, Sandbox
+from agentgym.sandboxes.workspace import HostWorkspace
 
 from agentgym.exceptions import ConfigError, EnvCrashedError
 
@@ -183,6 +185,17 @@ class ShellSession:
             duration_s=time.monotonic() - start,
         )  # fmt: skip
 
+    @property
+    def alive(self) -> bool:
+        """The session shell runs (not gone, not a zombie)."""
+        if self.dead or self.proc.poll() is not None:
+            return False
+        try:
+            with open(f"/proc/{self.shell}/stat") as f:
+                return f.read().rpartition(")")[2].split()[0] not in ("Z", "X")
+        except FileNotFoundError:
+            return False
+
     def kill(self) -> None:
         """SIGKILL the launcher's process group and reap it; the backend kills the rest."""
         self.dead = True
@@ -195,6 +208,44 @@ class ShellSession:
             with contextlib.suppress(OSError):
                 os.close(fd)
         self.out_r = self.err_r = -1
+
+
+class SessionSandbox(Sandbox):
+    """The runtime API over a :class:`ShellSession` and a :class:`HostWorkspace` (bwrap, local).
+
+    Subclasses set ``session``, ``workspace``, ``limits``, ``_lock`` and ``_closed``.
+    """
+
+    session: ShellSession
+    workspace: HostWorkspace
+    _lock: threading.Lock
+    _closed: bool
+
+    def _path(self, path: str) -> str:
+        return path
+
+    def exec(self, cmd: str, timeout: float | None = None) -> ExecResult:
+        with self._lock:
+            return self.session.exec(cmd, timeout or self.limits.timeout_s, self.limits.output_bytes)
+
+    def read_file(self, path: str) -> bytes:
+        return self.workspace.read_file(self._path(path))
+
+    def write_file(self, path: str, data: bytes | str) -> None:
+        self.workspace.write_file(self._path(path), data)
+
+    def list_dir(self, path: str = ".") -> list[str]:
+        return self.workspace.list_dir(self._path(path))
+
+    def snapshot(self) -> bytes:
+        return self.workspace.snapshot()
+
+    def restore(self, handle: bytes) -> None:
+        self.workspace.restore(handle)
+
+    @property
+    def alive(self) -> bool:
+        return not self._closed and self.session.alive
 
 
 def output_pipes() -> tuple[int, int, int, int]:

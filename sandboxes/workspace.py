@@ -64,6 +64,22 @@ def inside(workdir: str, path: str) -> str:
     return full
 
 
+def check_snapshot(handle: bytes) -> None:
+    """Refuse, before anything is deleted, bytes that are not a tar archive.
+
+    Example:
+        >>> check_snapshot(b"junk")
+        Traceback (most recent call last):
+        ...
+        agentgym.exceptions.ConfigError: not a workspace snapshot (a tar); pass bytes from Sandbox.snapshot()
+    """
+    try:
+        with tarfile.open(fileobj=io.BytesIO(handle), mode="r:") as tar:
+            tar.next()
+    except tarfile.TarError:
+        raise ConfigError("not a workspace snapshot (a tar); pass bytes from Sandbox.snapshot()") from None
+
+
 def _owned(method):
     """Run ``method`` as the sandbox's uid on files (see :meth:`HostWorkspace.as_owner`)."""
 
@@ -204,14 +220,9 @@ class HostWorkspace:
     @_owned
     def restore(self, handle: bytes) -> None:
         """Empty the workspace, then unpack ``handle`` (a tar from :meth:`snapshot`) into it."""
+        check_snapshot(handle)
         self._clear()
-        try:
-            tar = tarfile.open(fileobj=io.BytesIO(handle), mode="r:")  # noqa: SIM115 (closed below)
-        except tarfile.TarError as err:
-            raise ConfigError(
-                f"not a workspace snapshot ({err}); pass bytes from Sandbox.snapshot()"
-            ) from err
-        with tar:
+        with tarfile.open(fileobj=io.BytesIO(handle), mode="r:") as tar:
             for member in tar:
                 name = posixpath.normpath(member.name.lstrip("/"))
                 if name == "." or name.startswith(".."):
