@@ -72,7 +72,7 @@ class LocalSandbox(SessionSandbox):
         argv = ["/bin/bash", "--noprofile", "--norc", "-c", script]
         try:
             self.session = ShellSession(
-                argv, {**env, **config.env}, out_r, err_r, (out_w, err_w), lambda pid: None, None,
+                argv, {**env, **config.env}, out_r, err_r, (out_w, err_w), lambda pid: None,
                 lambda pid: pid, name="local sandbox", cwd=self.workdir,
             )  # fmt: skip
             self.workspace = HostWorkspace(os.open(self.workdir, os.O_PATH), "/", owner=None)

@@ -93,8 +93,7 @@ class ShellSession:
         out_w, err_w: write ends of the output pipes, passed to the shell at the fd numbers
             given to :func:`session_script`.
         before_start: called with the launcher's pid while it waits, before anything forks
-            (moves it into cgroups, sets rlimits).
-        user: host ``(uid, gid)`` to run as, or None to keep ours.
+            (moves it into cgroups).
         shell_pid: finds the session shell's host pid from the launcher's pid.
     """
 
@@ -106,17 +105,15 @@ class ShellSession:
         err_r: int,
         pass_fds: tuple[int, ...],
         before_start: Callable[[int], None],
-        user: tuple[int, int] | None,
         shell_pid: Callable[[int], int],
         name: str,
         cwd: str | None = None,
     ) -> None:
         self.name, self.out_r, self.err_r = name, out_r, err_r
         launcher = ["/bin/sh", "-c", 'read _ && exec "$@"', "sh", *argv]
-        kwargs = {"user": user[0], "group": user[1], "extra_groups": []} if user else {}
         self.proc = subprocess.Popen(
             launcher, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=env, pass_fds=pass_fds, start_new_session=True, cwd=cwd, bufsize=0, **kwargs,
+            env=env, pass_fds=pass_fds, start_new_session=True, cwd=cwd, bufsize=0,
         )  # fmt: skip
         for fd in pass_fds:
             os.close(fd)
