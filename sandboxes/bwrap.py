@@ -131,7 +131,7 @@ class BwrapSandbox(SessionSandbox):
             root = os.open(f"/proc/{self.session.shell}/root", os.O_PATH | os.O_DIRECTORY)
             self.workspace = HostWorkspace(root, self.workdir, owner)
             if config.workdir is not None:
-                self.workspace.restore(pack_folder(config.workdir))
+                self.restore(pack_folder(config.workdir))
         except BaseException:
             self._closed = True
             if hasattr(self, "session"):
@@ -139,6 +139,13 @@ class BwrapSandbox(SessionSandbox):
             if self.cgroup is not None:
                 self.cgroup.remove()
             raise
+
+    def _enter(self) -> list[str]:
+        """nsenter(1) into the sandbox's user and mount namespaces, as uid 1000 there."""
+        return [
+            "nsenter", f"--target={self.session.shell}", "--user", "--mount",
+            f"--setuid={SANDBOX_UID}", f"--setgid={SANDBOX_UID}",
+        ]  # fmt: skip
 
     def _confine(self, pid: int) -> None:
         """Move the (paused) launcher into the sandbox's cgroup before anything forks."""

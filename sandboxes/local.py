@@ -77,7 +77,7 @@ class LocalSandbox(SessionSandbox):
             )  # fmt: skip
             self.workspace = HostWorkspace(os.open(self.workdir, os.O_PATH), "/", owner=None)
             if config.workdir is not None:
-                self.workspace.restore(pack_folder(config.workdir))
+                self.restore(pack_folder(config.workdir))
         except BaseException:
             self.close()
             raise

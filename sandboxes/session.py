@@ -24,7 +24,7 @@ from collections.abc import Callable
 from importlib import resources
 
 from agentgym.sandboxes.base import ExecResult, Sandbox
-from agentgym.sandboxes.workspace import HostWorkspace
+from agentgym.sandboxes.workspace import HostWorkspace, check_snapshot, run_tar, tar_create, tar_extract
 
 from agentgym.exceptions import ConfigError, EnvCrashedError
 
@@ -221,6 +221,10 @@ class SessionSandbox(Sandbox):
     def _path(self, path: str) -> str:
         return path
 
+    def _enter(self) -> list[str]:
+        """The prefix that runs a host command inside the sandbox, as the sandbox's user."""
+        return []
+
     def exec(self, cmd: str, timeout: float | None = None) -> ExecResult:
         with self._lock:
             return self.session.exec(cmd, timeout or self.limits.timeout_s, self.limits.output_bytes)
@@ -235,10 +239,11 @@ class SessionSandbox(Sandbox):
         return self.workspace.list_dir(self._path(path))
 
     def snapshot(self) -> bytes:
-        return self.workspace.snapshot()
+        return run_tar([*self._enter(), *tar_create(self.workdir)])
 
     def restore(self, handle: bytes) -> None:
-        self.workspace.restore(handle)
+        check_snapshot(handle)
+        run_tar([*self._enter(), *tar_extract(self.workdir)], handle)
 
     @property
     def alive(self) -> bool:
