@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agentgym.exceptions import AgentGymError, ConfigError
 from agentgym.policies.base import Generation, Policy, Query, SamplingParams
 from agentgym.prompting import HistoryItem, PromptConfig, parse_action, render_messages
-from agentgym.records import Step, Trajectory, TrajectoryWriter
+from agentgym.records import Step, Trajectory, TrajectoryWriter, trusted
 from agentgym.registry import load_entry_point, resolve
 from agentgym.rollout.summary import Summary, summarize
 from agentgym.rollout.workers import WORKERS, Command, EnvFactory, Result, WorkerKind
@@ -204,7 +204,8 @@ class RolloutEngine:
     # -- one turn ------------------------------------------------------------------
 
     def _new_live(self, index: int, spec: EpisodeSpec) -> _Live:
-        traj = Trajectory.model_construct(
+        traj = trusted(
+            Trajectory,
             env_id=self.env_id,
             data_version=self._data_version,
             agentgym_version=Trajectory.model_fields["agentgym_version"].default_factory(),
@@ -260,7 +261,8 @@ class RolloutEngine:
         """Append the step to the trajectory; True when the episode is over."""
         obs, reward, terminated, truncated, info = value
         info_out = {k: v for k, v in info.items() if k != "expert_action"}
-        step = Step.model_construct(
+        step = trusted(
+            Step,
             observation=live.observation,
             state_key=str(live.info.get("state_key", "")),
             admissible_actions=live.info.get("admissible_actions"),

@@ -154,6 +154,7 @@ class ThreadWorker:
 
 def _process_main(conn: Any, factory: EnvFactory) -> None:
     host = EnvHost(factory)
+    conn.send("ready")
     try:
         while True:
             commands = conn.recv()
@@ -170,6 +171,7 @@ class ProcessWorker:
     """Envs in a subprocess of their own (spawned, so no state leaks from the parent)."""
 
     _context = mp.get_context("spawn")
+    startup_timeout_s = 120.0
 
     def __init__(self, factory: EnvFactory) -> None:
         self.factory = factory
@@ -180,6 +182,10 @@ class ProcessWorker:
         self.process = self._context.Process(target=_process_main, args=(child, self.factory), daemon=True)
         self.process.start()
         child.close()
+        # Start-up (spawn, imports) is not an env step: wait for it before the first command.
+        if not self.conn.poll(self.startup_timeout_s) or self.conn.recv() != "ready":
+            self._kill()
+            raise EnvCrashedError(f"env worker process did not start in {self.startup_timeout_s:.0f} s")
 
     def send(self, commands: list[Command]) -> None:
         with contextlib.suppress(OSError):  # a dead worker is reported by recv
@@ -235,6 +241,7 @@ class RayWorker:
 
     def _start(self) -> None:
         self.actor = self._actor_class.remote(self.factory)
+        self.ray.get(self.actor.__ray_ready__.remote(), timeout=300)  # start-up is not a step
         self.ref: Any = None
 
     def send(self, commands: list[Command]) -> None:
