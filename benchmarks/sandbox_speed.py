@@ -12,7 +12,9 @@ Run: ``.venv/bin/python benchmarks/sandbox_speed.py`` (as root for docker);
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
 import threading
 import time
 import warnings
@@ -47,6 +49,20 @@ def measure(backend: str, repeat: int, **options: object) -> dict[str, float]:
         figures[f"snapshot ({FILES} files)"] = median_ms(sb.snapshot, repeat)
         figures[f"restore ({FILES} files)"] = median_ms(lambda: sb.restore(handle), repeat)
     return figures
+
+
+def baselines(repeat: int) -> dict[str, float]:
+    """What this machine needs to start a process, and a bare bwrap with our flags, right now."""
+    from agentgym.sandboxes.bwrap import _flags
+    from agentgym.sandboxes.config import BwrapConfig
+
+    bare = ["bwrap", *_flags(BwrapConfig(limits=LIMITS)), "/bin/true"]
+    if os.geteuid() == 0:  # as the sandboxes run: an unprivileged host uid
+        bare = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *bare]
+    return {
+        "/bin/true (a process)": median_ms(lambda: subprocess.run(["/bin/true"], check=True), repeat),
+        "bare bwrap /bin/true": median_ms(lambda: subprocess.run(bare, check=True), repeat),
+    }
 
 
 def concurrent_throughput(n: int, seconds: float) -> float:
@@ -106,6 +122,9 @@ def main() -> None:
         for row in rows:
             print(f"docker / bwrap, {row}: {results['docker'][row] / results['bwrap'][row]:.1f}x")
     if "bwrap" in results:
+        for name, value in baselines(args.repeat).items():
+            print(f"baseline, {name}: {value:.1f} ms")
+        print(f"load average (1 min) during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         bw = results["bwrap"]
         print(f"bwrap create+first exec {bw['create+first exec']:.1f} ms (target <= 50)")
         print(f"bwrap exec in session {bw['exec in session']:.2f} ms (target <= 5)")
