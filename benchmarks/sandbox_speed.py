@@ -36,11 +36,14 @@ def median_ms(fn: Callable[[], object], repeat: int) -> float:
 
 
 def measure(backend: str, repeat: int, **options: object) -> dict[str, float]:
+    opened: list[Sandbox] = []
+
     def create_and_exec() -> None:
-        with create(backend, limits=LIMITS, **options) as sb:
-            sb.exec("true")
+        opened.append(create(backend, limits=LIMITS, **options))
+        opened[-1].exec("true")
 
     figures = {"create+first exec": median_ms(create_and_exec, repeat)}
+    figures["close"] = median_ms(lambda: opened.pop().close(), repeat)
     with create(backend, limits=LIMITS, **options) as sb:
         sb.exec("true")
         figures["exec in session"] = median_ms(lambda: sb.exec("true"), 5 * repeat)
