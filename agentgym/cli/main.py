@@ -14,7 +14,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 from typer.exceptions import TyperException
 
 from agentgym.cli import play as play_cmd
@@ -40,11 +40,12 @@ def envs() -> None:
     """List every registered environment."""
     import agentgym
 
-    table = Table("id", "aliases", "kind", "description")
+    table = Table("aliases", "kind", "description")
+    table.columns.insert(0, Column("id", no_wrap=True))
     for env in agentgym.list_envs():
         kind = "multi-agent" if env.multiagent else "single-agent"
         table.add_row(env.id, ", ".join(env.aliases), kind, env.description)
-    Console().print(table)
+    Console(width=max(Console().width, 150)).print(table)
 
 
 @app.command()
