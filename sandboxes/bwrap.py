@@ -108,6 +108,7 @@ class BwrapSandbox(SessionSandbox):
         self._lock, self._closed, self.cgroup = threading.Lock(), False, None
         as_root = os.geteuid() == 0
         owner = (config.host_uid, config.host_uid) if as_root else None
+        flags = _flags(config)  # checks image and ro_binds before anything is created
         if config.limits_via != "rlimit" and cgroups.available():
             self.cgroup = cgroups.Cgroup(self.limits)
         elif config.limits_via == "cgroup":
@@ -116,7 +117,7 @@ class BwrapSandbox(SessionSandbox):
             _warn_rlimits()
         out_r, out_w, err_r, err_w = output_pipes()
         script = session_script(STATE_DIR, out_w, err_w)
-        argv = [binary, *_flags(config), "/bin/bash", "--noprofile", "--norc", "-c", script]
+        argv = [binary, *flags, "/bin/bash", "--noprofile", "--norc", "-c", script]
         if self.cgroup is None:  # prlimit(1) lowers its own rlimits, then runs bwrap
             memory = (self.limits.memory_mb + self.limits.disk_mb) << 20
             argv = ["prlimit", f"--as={memory}", f"--nproc={self.limits.pids}", "--", *argv]

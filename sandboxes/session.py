@@ -111,12 +111,18 @@ class ShellSession:
     ) -> None:
         self.name, self.out_r, self.err_r = name, out_r, err_r
         launcher = ["/bin/sh", "-c", 'read _ && exec "$@"', "sh", *argv]
-        self.proc = subprocess.Popen(
-            launcher, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=env, pass_fds=pass_fds, start_new_session=True, cwd=cwd, bufsize=0,
-        )  # fmt: skip
-        for fd in pass_fds:
-            os.close(fd)
+        try:
+            self.proc = subprocess.Popen(
+                launcher, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=env, pass_fds=pass_fds, start_new_session=True, cwd=cwd, bufsize=0,
+            )  # fmt: skip
+        except BaseException:
+            for fd in (out_r, err_r):
+                os.close(fd)
+            raise
+        finally:
+            for fd in pass_fds:
+                os.close(fd)
         self.dead = False
         try:
             before_start(self.proc.pid)
