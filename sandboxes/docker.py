@@ -29,7 +29,7 @@ from typing import Any
 from agentgym.sandboxes.base import ExecResult, Sandbox
 from agentgym.sandboxes.config import BASE_ENV, SANDBOX_UID, DockerConfig
 from agentgym.sandboxes.session import SESSION_SH, CappedOutput
-from agentgym.sandboxes.workspace import inside, pack_folder
+from agentgym.sandboxes.workspace import check_snapshot, inside, pack_folder, tar_create, tar_extract
 
 from agentgym.exceptions import ConfigError, EnvCrashedError, MissingDependencyError, require
 
@@ -229,15 +229,19 @@ class DockerSandbox(Sandbox):
         out = self._file_call('exec find "$p"/ -mindepth 1 -maxdepth 1 -printf "%f\\0"', path)
         return sorted(name.decode(errors="surrogateescape") for name in out.split(b"\0") if name)
 
+    def _tar(self, argv: list[str], stdin: bytes | None = None) -> bytes:
+        with self._lock:
+            code, out, err, _ = self._run(argv, stdin=stdin)
+        if code != 0:
+            raise OSError(f"{argv[0]} in the sandbox failed: {err.text().strip()}")
+        return out.data()
+
     def snapshot(self) -> bytes:
-        return self._file_call('exec tar -C "$p" -cf - .', ".")
+        return self._tar(tar_create(self.workdir))
 
     def restore(self, handle: bytes) -> None:
-        self._file_call(
-            'chmod -R u+rwX "$p"; find "$p" -mindepth 1 -delete && exec tar -C "$p" -xf - --no-same-owner',
-            ".",
-            stdin=handle,
-        )
+        check_snapshot(handle)
+        self._tar(tar_extract(self.workdir), handle)
 
     @property
     def alive(self) -> bool:

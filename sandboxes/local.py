@@ -16,9 +16,8 @@ import tempfile
 import threading
 import warnings
 
-from agentgym.sandboxes.base import ExecResult, Sandbox
 from agentgym.sandboxes.config import BASE_ENV, LocalConfig
-from agentgym.sandboxes.session import ShellSession, output_pipes, session_script
+from agentgym.sandboxes.session import SessionSandbox, ShellSession, output_pipes, session_script
 from agentgym.sandboxes.workspace import HostWorkspace, pack_folder
 
 _warned = False
@@ -35,7 +34,7 @@ def _warn_once() -> None:
         )
 
 
-class LocalSandbox(Sandbox):
+class LocalSandbox(SessionSandbox):
     """A shell session in a temporary folder on the host (development only, unsafe).
 
     Example:
@@ -73,42 +72,19 @@ class LocalSandbox(Sandbox):
         argv = ["/bin/bash", "--noprofile", "--norc", "-c", script]
         try:
             self.session = ShellSession(
-                argv, {**env, **config.env}, out_r, err_r, (out_w, err_w), lambda pid: None, None,
+                argv, {**env, **config.env}, out_r, err_r, (out_w, err_w), lambda pid: None,
                 lambda pid: pid, name="local sandbox", cwd=self.workdir,
             )  # fmt: skip
             self.workspace = HostWorkspace(os.open(self.workdir, os.O_PATH), "/", owner=None)
             if config.workdir is not None:
-                self.workspace.restore(pack_folder(config.workdir))
+                self.restore(pack_folder(config.workdir))
         except BaseException:
             self.close()
             raise
 
     def _path(self, path: str) -> str:
-        """A workspace path as the folder-rooted path the workspace helper expects."""
+        """Absolute paths are host paths here; the workspace helper wants them relative."""
         return os.path.relpath(path, self.workdir) if os.path.isabs(path) else path
-
-    def exec(self, cmd: str, timeout: float | None = None) -> ExecResult:
-        with self._lock:
-            return self.session.exec(cmd, timeout or self.limits.timeout_s, self.limits.output_bytes)
-
-    def read_file(self, path: str) -> bytes:
-        return self.workspace.read_file(self._path(path))
-
-    def write_file(self, path: str, data: bytes | str) -> None:
-        self.workspace.write_file(self._path(path), data)
-
-    def list_dir(self, path: str = ".") -> list[str]:
-        return self.workspace.list_dir(self._path(path))
-
-    def snapshot(self) -> bytes:
-        return self.workspace.snapshot()
-
-    def restore(self, handle: bytes) -> None:
-        self.workspace.restore(handle)
-
-    @property
-    def alive(self) -> bool:
-        return not self._closed and not self.session.dead and self.session.proc.poll() is None
 
     def close(self) -> None:
         if self._closed:

@@ -18,11 +18,13 @@ import select
 import shlex
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from importlib import resources
 
-from agentgym.sandboxes.base import ExecResult
+from agentgym.sandboxes.base import ExecResult, Sandbox
+from agentgym.sandboxes.workspace import HostWorkspace, check_snapshot, run_tar, tar_create, tar_extract
 
 from agentgym.exceptions import ConfigError, EnvCrashedError
 
@@ -91,8 +93,7 @@ class ShellSession:
         out_w, err_w: write ends of the output pipes, passed to the shell at the fd numbers
             given to :func:`session_script`.
         before_start: called with the launcher's pid while it waits, before anything forks
-            (moves it into cgroups, sets rlimits).
-        user: host ``(uid, gid)`` to run as, or None to keep ours.
+            (moves it into cgroups).
         shell_pid: finds the session shell's host pid from the launcher's pid.
     """
 
@@ -104,20 +105,24 @@ class ShellSession:
         err_r: int,
         pass_fds: tuple[int, ...],
         before_start: Callable[[int], None],
-        user: tuple[int, int] | None,
         shell_pid: Callable[[int], int],
         name: str,
         cwd: str | None = None,
     ) -> None:
         self.name, self.out_r, self.err_r = name, out_r, err_r
         launcher = ["/bin/sh", "-c", 'read _ && exec "$@"', "sh", *argv]
-        kwargs = {"user": user[0], "group": user[1], "extra_groups": []} if user else {}
-        self.proc = subprocess.Popen(
-            launcher, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=env, pass_fds=pass_fds, start_new_session=True, cwd=cwd, bufsize=0, **kwargs,
-        )  # fmt: skip
-        for fd in pass_fds:
-            os.close(fd)
+        try:
+            self.proc = subprocess.Popen(
+                launcher, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=env, pass_fds=pass_fds, start_new_session=True, cwd=cwd, bufsize=0,
+            )  # fmt: skip
+        except BaseException:
+            for fd in (out_r, err_r):
+                os.close(fd)
+            raise
+        finally:
+            for fd in pass_fds:
+                os.close(fd)
         self.dead = False
         try:
             before_start(self.proc.pid)
@@ -183,6 +188,17 @@ class ShellSession:
             duration_s=time.monotonic() - start,
         )  # fmt: skip
 
+    @property
+    def alive(self) -> bool:
+        """The session shell runs (not gone, not a zombie)."""
+        if self.dead or self.proc.poll() is not None:
+            return False
+        try:
+            with open(f"/proc/{self.shell}/stat") as f:
+                return f.read().rpartition(")")[2].split()[0] not in ("Z", "X")
+        except FileNotFoundError:
+            return False
+
     def kill(self) -> None:
         """SIGKILL the launcher's process group and reap it; the backend kills the rest."""
         self.dead = True
@@ -195,6 +211,49 @@ class ShellSession:
             with contextlib.suppress(OSError):
                 os.close(fd)
         self.out_r = self.err_r = -1
+
+
+class SessionSandbox(Sandbox):
+    """The runtime API over a :class:`ShellSession` and a :class:`HostWorkspace` (bwrap, local).
+
+    Subclasses set ``session``, ``workspace``, ``limits``, ``_lock`` and ``_closed``.
+    """
+
+    session: ShellSession
+    workspace: HostWorkspace
+    _lock: threading.Lock
+    _closed: bool
+
+    def _path(self, path: str) -> str:
+        return path
+
+    def _enter(self) -> list[str]:
+        """The prefix that runs a host command inside the sandbox, as the sandbox's user."""
+        return []
+
+    def exec(self, cmd: str, timeout: float | None = None) -> ExecResult:
+        with self._lock:
+            return self.session.exec(cmd, timeout or self.limits.timeout_s, self.limits.output_bytes)
+
+    def read_file(self, path: str) -> bytes:
+        return self.workspace.read_file(self._path(path))
+
+    def write_file(self, path: str, data: bytes | str) -> None:
+        self.workspace.write_file(self._path(path), data)
+
+    def list_dir(self, path: str = ".") -> list[str]:
+        return self.workspace.list_dir(self._path(path))
+
+    def snapshot(self) -> bytes:
+        return run_tar([*self._enter(), *tar_create(self.workdir)])
+
+    def restore(self, handle: bytes) -> None:
+        check_snapshot(handle)
+        run_tar([*self._enter(), *tar_extract(self.workdir)], handle)
+
+    @property
+    def alive(self) -> bool:
+        return not self._closed and self.session.alive
 
 
 def output_pipes() -> tuple[int, int, int, int]:

@@ -5,11 +5,13 @@ every path is resolved by the kernel with ``openat2(RESOLVE_IN_ROOT)`` against
 the sandbox's own root (absolute symlinks mean what they mean inside the
 sandbox), opened ``O_PATH`` first, and checked to lie on the workspace's mount
 (same ``st_dev``) before anything is read or written. New files are created with
-``O_NOFOLLOW`` in a parent directory that passed the same check. Snapshots walk
-directory file descriptors and never follow a symlink, so a path swapped while
-we walk cannot take us out of the workspace. And every operation runs with the
-sandbox's own host uid as the thread's file-system uid (``setfsuid``), so even
-then the host could do no more than the sandbox itself.
+``O_NOFOLLOW`` in a parent directory that passed the same check. And every
+operation runs with the sandbox's own host uid as the thread's file-system uid
+(``setfsuid``), so even then the host could do no more than the sandbox itself.
+
+Snapshots are plain tar archives made and unpacked by ``tar`` running *inside*
+the sandbox (same namespaces, same uid: see :func:`tar_create`), so a hostile
+archive or a symlink swapped mid-walk can reach nothing the sandbox cannot.
 """
 
 from __future__ import annotations
@@ -21,14 +23,16 @@ import io
 import os
 import posixpath
 import stat
+import subprocess
 import tarfile
+
+from agentgym.sandboxes.config import BASE_ENV
 
 from agentgym.exceptions import ConfigError
 
 _SYS_OPENAT2 = 437  # the same number on every Linux architecture
 _RESOLVE_NO_MAGICLINKS = 0x02
 _RESOLVE_IN_ROOT = 0x10
-_MAX_DEPTH = 200
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -62,6 +66,22 @@ def inside(workdir: str, path: str) -> str:
     if escapes or (full != workdir and not full.startswith(workdir.rstrip("/") + "/")):
         raise ConfigError(f"path {path!r} is outside the workspace; give a path inside it")
     return full
+
+
+def check_snapshot(handle: bytes) -> None:
+    """Refuse, before anything is deleted, bytes that are not a tar archive.
+
+    Example:
+        >>> check_snapshot(b"junk")
+        Traceback (most recent call last):
+        ...
+        agentgym.exceptions.ConfigError: not a workspace snapshot (a tar); pass bytes from Sandbox.snapshot()
+    """
+    try:
+        with tarfile.open(fileobj=io.BytesIO(handle), mode="r:") as tar:
+            tar.next()
+    except tarfile.TarError:
+        raise ConfigError("not a workspace snapshot (a tar); pass bytes from Sandbox.snapshot()") from None
 
 
 def _owned(method):
@@ -189,116 +209,28 @@ class HostWorkspace:
             os.close(parent)
 
     # --- snapshots ------------------------------------------------------------------
-    @_owned
-    def snapshot(self) -> bytes:
-        """A tar of the workspace (regular files, folders and symlinks; names relative to it)."""
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
-            top = self._reopen(os.dup(self.ws_fd), os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                _pack(tar, top, "", 0)
-            finally:
-                os.close(top)
-        return buf.getvalue()
-
-    @_owned
-    def restore(self, handle: bytes) -> None:
-        """Empty the workspace, then unpack ``handle`` (a tar from :meth:`snapshot`) into it."""
-        self._clear()
-        try:
-            tar = tarfile.open(fileobj=io.BytesIO(handle), mode="r:")  # noqa: SIM115 (closed below)
-        except tarfile.TarError as err:
-            raise ConfigError(
-                f"not a workspace snapshot ({err}); pass bytes from Sandbox.snapshot()"
-            ) from err
-        with tar:
-            for member in tar:
-                name = posixpath.normpath(member.name.lstrip("/"))
-                if name == "." or name.startswith(".."):
-                    continue
-                full = posixpath.join(self.workdir, name)
-                if member.isdir():
-                    os.close(self._mkdirs(full))
-                    continue
-                parent = self._mkdirs(posixpath.dirname(full))
-                try:
-                    self._unpack_one(tar, member, parent, posixpath.basename(full))
-                finally:
-                    os.close(parent)
-
-    def _unpack_one(self, tar: tarfile.TarFile, member: tarfile.TarInfo, parent: int, name: str) -> None:
-        if member.issym():
-            os.symlink(member.linkname, name, dir_fd=parent)
-            return
-        source = tar.extractfile(member)  # regular files and hard links
-        if source is None:
-            return  # devices, fifos: never restored
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        fd = os.open(name, flags, member.mode & 0o777, dir_fd=parent)
-        with open(fd, "wb") as f:
-            while chunk := source.read(1 << 20):
-                f.write(chunk)
-            os.utime(f.fileno(), (member.mtime, member.mtime))
-
-    @_owned
-    def clear(self) -> None:
-        """Remove everything in the workspace (not the folder itself)."""
-        self._clear()
-
-    def _clear(self) -> None:
-        top = self._reopen(os.dup(self.ws_fd), os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            _clear(top, 0)
-        finally:
-            os.close(top)
 
 
-def _subdir(dir_fd: int, name: str, depth: int) -> int:
-    if depth >= _MAX_DEPTH:
-        raise OSError(f"workspace folders nest deeper than {_MAX_DEPTH} levels")
-    return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+def tar_create(workdir: str) -> list[str]:
+    """The command that writes a snapshot of ``workdir`` (a tar) to stdout, run in the sandbox."""
+    return ["tar", "-C", workdir, "-cf", "-", "."]
 
 
-def _pack(tar: tarfile.TarFile, dir_fd: int, prefix: str, depth: int) -> None:
-    for entry in sorted(os.scandir(dir_fd), key=lambda e: e.name):
-        info = tarfile.TarInfo(prefix + entry.name)
-        st = entry.stat(follow_symlinks=False)
-        info.mode, info.mtime, info.uid, info.gid = (
-            stat.S_IMODE(st.st_mode),
-            int(st.st_mtime),
-            1000,
-            1000,
+def tar_extract(workdir: str) -> list[str]:
+    """The command that empties ``workdir`` and unpacks a snapshot from stdin, run in the sandbox."""
+    script = 'chmod -R u+rwX "$1" && find "$1" -mindepth 1 -delete && exec tar -C "$1" -xf - --no-same-owner'
+    return ["sh", "-c", script, "restore", workdir]
+
+
+def run_tar(argv: list[str], data: bytes | None = None) -> bytes:
+    """Run a :func:`tar_create` or :func:`tar_extract` command (with its entry prefix) on the host."""
+    env = {"PATH": BASE_ENV["PATH"], "LC_ALL": "C"}  # nothing of ours goes in
+    out = subprocess.run(argv, input=data, capture_output=True, check=False, env=env)
+    if out.returncode != 0:
+        raise OSError(
+            f"{argv[-1] if data is None else 'restore'} failed: {out.stderr.decode(errors='replace').strip()}"
         )
-        if stat.S_ISDIR(st.st_mode):
-            info.type = tarfile.DIRTYPE
-            tar.addfile(info)
-            sub = _subdir(dir_fd, entry.name, depth + 1)
-            try:
-                _pack(tar, sub, info.name + "/", depth + 1)
-            finally:
-                os.close(sub)
-        elif stat.S_ISLNK(st.st_mode):
-            info.type, info.linkname = tarfile.SYMTYPE, os.readlink(entry.name, dir_fd=dir_fd)
-            tar.addfile(info)
-        elif stat.S_ISREG(st.st_mode):
-            flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-            with open(os.open(entry.name, flags, dir_fd=dir_fd), "rb") as f:
-                info.size = os.fstat(f.fileno()).st_size
-                tar.addfile(info, f)
-
-
-def _clear(dir_fd: int, depth: int) -> None:
-    for entry in os.scandir(dir_fd):
-        if entry.is_dir(follow_symlinks=False):
-            sub = _subdir(dir_fd, entry.name, depth + 1)
-            try:
-                os.fchmod(sub, 0o700)
-                _clear(sub, depth + 1)
-            finally:
-                os.close(sub)
-            os.rmdir(entry.name, dir_fd=dir_fd)
-        else:
-            os.unlink(entry.name, dir_fd=dir_fd)
+    return out.stdout
 
 
 def pack_folder(folder: str) -> bytes:

@@ -161,13 +161,17 @@ def test_no_process_of_a_closed_sandbox_survives(backend, make) -> None:
     tag = f"{uuid.uuid4().int % 900 + 100}"
     sb.exec(f"sleep 6{tag} & setsid sleep 7{tag} & (nohup sleep 8{tag} > /dev/null 2>&1 &)")
     patterns = [f"sleep {n}{tag}" for n in (6, 7, 8)]
-    assert all(any(_is_sleep(p) for p in host_processes(pattern)) for pattern in patterns)
+    assert _wait_for(lambda: all(any(map(_is_sleep, host_processes(p))) for p in patterns))
     sb.close()
-    deadline = time.monotonic() + 5
-    while any(host_processes(pattern) for pattern in patterns) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(host_processes(pattern) for pattern in patterns)
+    assert _wait_for(lambda: not any(host_processes(pattern) for pattern in patterns))
     assert not sb.alive
+
+
+def _wait_for(condition, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return condition()
 
 
 def _is_sleep(pid: int) -> bool:
@@ -176,3 +180,11 @@ def _is_sleep(pid: int) -> bool:
             return f.read().strip() == "sleep"
     except OSError:
         return False
+
+
+def test_files_the_host_writes_belong_to_the_sandbox_user(backend, make) -> None:
+    sb = make(backend)
+    sb.write_file("d/f.txt", "x")
+    assert sb.exec("stat -c %u:%g d d/f.txt && echo more >> d/f.txt && rm -r d && echo ok").stdout == (
+        "1000:1000\n1000:1000\nok\n"
+    )
