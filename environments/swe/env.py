@@ -43,6 +43,8 @@ from agentgym.environments.swe.grading import DEFAULT_TIMEOUT_S, grade_patch
 from agentgym.environments.swe.patches import apply_file_diff, next_edit, split_diff
 from agentgym.environments.swe.report import GradingReport, RewardMode
 from agentgym.environments.swe.runtime import (
+    SCRATCH,
+    WORKDIR,
     SandboxSpec,
     SourceLoader,
     open_task,
@@ -139,9 +141,8 @@ class SWEEnv(TextEnv):
         self._close_sandbox()
         self.task = task = self.task_list[self.split_ids[options.split][task_id]]
         self.sb = open_task(task, self.sandbox_spec, self.source)
-        self.base = self.sb.exec("git rev-parse HEAD", timeout=30).stdout.strip()
-        self.targets = self._targets(task)
-        self.tree = workspace_tree(self.sb)
+        self.base, self.tree = self.sb.exec("git rev-parse HEAD 'HEAD^{tree}'", timeout=30).stdout.split()
+        self.targets = {}  # the expert's, made when it is first asked
         self.submitted, self.grading = False, None
         guide = _GUIDE.format(timeout=self.command_timeout_s, steps=self.max_steps)
         obs = f"{task.problem_statement.strip()}\n\n{guide}"
@@ -216,24 +217,26 @@ class SWEEnv(TextEnv):
 
     # -- expert ----------------------------------------------------------------------
 
-    def _targets(self, task: SWETask) -> dict[str, str | None]:
+    def _targets(self) -> dict[str, str | None]:
         """The fixed text of each file of the gold patch (None: the fix deletes it)."""
-        assert self.sb is not None
+        assert self.sb is not None and self.task is not None
         targets: dict[str, str | None] = {}
-        for path, part in split_diff(task.patch).items():
+        for path, part in split_diff(self.task.patch).items():
             if "\n+++ /dev/null" in part:
                 targets[path] = None
                 continue
-            try:
-                before = self.sb.read_file(path).decode("utf-8")
-            except FileNotFoundError:
-                before = ""
+            copy = f"{SCRATCH}/expert-base"
+            cmd = f"cd {WORKDIR} && mkdir -p {SCRATCH} && git show {self.base}:{shlex.quote(path)} > {copy}"
+            done = self.sb.exec(f"({cmd})", timeout=30)
+            before = self.sb.read_file(copy).decode("utf-8") if done.exit_code == 0 else ""  # else: new
             targets[path] = apply_file_diff(before, part)
+        self.sb.exec(f"rm -rf {WORKDIR}/{SCRATCH}", timeout=30)
         return targets
 
     def expert_action(self) -> str:
         """The next edit towards the gold patch's text, ``create`` for a missing file, else submit."""
         assert self.sb is not None
+        self.targets = self.targets or self._targets()
         for path, target in self.targets.items():
             try:
                 current: str | None = self.sb.read_file(path).decode("utf-8")
