@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 
 from agentgym.environments.swe import SUBMIT, FactoryConfig, SWEEnv, make_tasks
+from agentgym.environments.swe.patches import split_diff
 from agentgym.environments.swe.runtime import open_task, run_tests
 
 
@@ -68,7 +69,7 @@ def measure_env(backend: str, n_tasks: int) -> dict:
                 env.reset(seed=0, options={"split": split, "task_id": task_id})
                 times.append(time.perf_counter() - t)
             assert env.task is not None
-            path = next(iter(env.targets))
+            path = next(iter(split_diff(env.task.patch)))
             for action in (
                 json.dumps({"name": "bash", "arguments": {"command": "ls"}}),
                 json.dumps({"name": "view", "arguments": {"path": path, "start_line": 1, "end_line": 40}}),
