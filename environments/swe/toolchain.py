@@ -25,6 +25,7 @@ import shutil
 import sys
 import tarfile
 import tempfile
+import threading
 from pathlib import Path
 
 from agentgym.environments.swe.store import cache_dir, content_key
@@ -79,7 +80,7 @@ def toolchain_tar() -> bytes:
         )
         data = pack_tree(Path(tmp), ["tools"])
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp_path = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
     tmp_path.write_bytes(data)
     tmp_path.replace(path)
     return data
