@@ -18,3 +18,9 @@ register(
     aliases=("nim",),
     multiagent=True,
 )
+register(
+    "agentgym/ALFWorld-v0",
+    "agentgym.environments.alfworld.env:ALFWorldEnv",
+    description="ALFWorld household tasks, native engine (engine='pddl': TextWorld's own).",
+    aliases=("alfworld",),
+)

@@ -70,7 +70,9 @@ def entity_names(ids: list[str]) -> dict[str, str]:
 
     Example:
         >>> entity_names(["drawer_bar_b", "drawer_bar_a", "sink_bar_x_bar_sinkbasin"])
-        {'drawer_bar_a': 'drawer 2', 'drawer_bar_b': 'drawer 1', 'sink_bar_x_bar_sinkbasin': 'sinkbasin 1'}
+        ... # doctest: +NORMALIZE_WHITESPACE
+        {'drawer_bar_a': 'drawer 2', 'drawer_bar_b': 'drawer 1',
+         'sink_bar_x_bar_sinkbasin': 'sinkbasin 1'}
     """
     ordered = sorted(ids)
     base = {i: i.split("_bar_", 1)[0] + ("basin" if "basin" in i else "") for i in ordered}
@@ -123,6 +125,7 @@ def package_root() -> Path:
     return Path(require("alfworld", extra="alfworld").__file__).parent
 
 
+@cache
 def constants() -> ModuleType:
     """``alfworld.gen.constants``: ALFRED's object lists and placement rules."""
     return require("alfworld.gen.constants", extra="alfworld")
@@ -191,14 +194,20 @@ def placeable_types() -> frozenset[str]:
     return frozenset(k for k in kinds if not k.endswith("Sliced") and k in c.OBJECTS_SET)
 
 
+@cache
 def abilities(kind: str) -> frozenset[str]:
-    """ALFRED's abilities of an object type: Cleanable, Heatable, Coolable, Toggleable, Sliceable."""
+    """ALFRED's abilities of a type (Cleanable, Heatable, Coolable, Toggleable, Sliceable)."""
     return frozenset(a for a, kinds in constants().VAL_ACTION_OBJECTS.items() if kind in kinds)
 
 
 def can_contain(receptacle: str, kind: str) -> bool:
     """Whether ALFRED's placement rules let ``receptacle`` hold an object of type ``kind``."""
-    return kind in constants().VAL_RECEPTACLE_OBJECTS.get(receptacle, ())
+    return kind in _holds().get(receptacle, ())
+
+
+@cache
+def _holds() -> dict[str, frozenset[str]]:
+    return {r: frozenset(kinds) for r, kinds in constants().VAL_RECEPTACLE_OBJECTS.items()}
 
 
 def task_text(task_type: str, obj: str, parent: str, toggle: str, choice: int) -> str:
@@ -217,4 +226,3 @@ def goal_pddl(task_type: str, obj: str, parent: str, toggle: str) -> str:
     """The ``(:goal ...)`` block of the goal library, closing the problem's ``define``."""
     text = goal_library()[task_type]["pddl"].replace("#", "-")
     return text.format(obj=obj, recep=parent, toggle=toggle, mrecep="")
-

@@ -23,29 +23,41 @@ from typing import Any
 from agentgym.environments.alfworld import alfred
 from agentgym.environments.alfworld.scenes import Scene
 from agentgym.environments.alfworld.world import Layout, State
+
 from agentgym.exceptions import ConfigError, require
 
 ALFWORLD_SPLITS = {"train": "train", "valid": "valid_seen", "test": "valid_unseen"}
 """The folder of ALFWorld's data (``$ALFWORLD_DATA/json_2.1.1/<folder>``) behind each split."""
 
 
+DOMAIN_TYPES = ("SinkBasin", "Microwave", "Fridge"), ("Knife", "ButterKnife")
+"""The receptacle and object types the domain's actions name: every problem declares them."""
+
+
 def problem(scene: Scene) -> str:
-    """The PDDL problem of a scene, in ALFWorld's conventions (encoded ids, all types declared)."""
-    c = alfred.constants()
+    """The PDDL problem of a scene in ALFWorld's conventions (encoded ids, types as objects).
+
+    Only the types the problem uses are declared (ALFWorld's files declare all
+    of ALFRED's: the others appear in no fact and only slow the planner down).
+    """
     enc = alfred.encode_id
     objects = ["agent1 - agent"]
     objects += [f"{enc(o.id)} - object" for o in scene.objects]
     objects += [f"{enc(r.id)} - receptacle" for r in scene.receptacles]
     locations = sorted({scene.start, *(r.location for r in scene.receptacles)})
     objects += [f"{loc} - location" for loc in locations]
-    rtypes = set(c.RECEPTACLES) - set(c.MOVABLE_RECEPTACLES)
-    objects += [f"{kind}Type - otype" for kind in sorted(set(c.OBJECTS_SET) - rtypes)]
-    objects += [f"{kind}Type - rtype" for kind in sorted(rtypes)]
+    rtypes = sorted({r.kind for r in scene.receptacles})
+    otypes = sorted({o.kind for o in scene.objects})
+    objects += [f"{kind}Type - otype" for kind in sorted({*otypes, *DOMAIN_TYPES[1]})]
+    objects += [f"{kind}Type - rtype" for kind in sorted({*rtypes, *DOMAIN_TYPES[0]})]
     facts = [f"(atLocation agent1 {scene.start})"]
     for r in scene.receptacles:
-        facts += [f"(receptacleType {enc(r.id)} {r.kind}Type)", f"(receptacleAtLocation {enc(r.id)} {r.location})"]
+        facts += [
+            f"(receptacleType {enc(r.id)} {r.kind}Type)",
+            f"(receptacleAtLocation {enc(r.id)} {r.location})",
+        ]
         facts += [f"(openable {enc(r.id)})"] if r.openable else []
-    for o, home in zip(scene.objects, scene.placement):
+    for o, home in zip(scene.objects, scene.placement, strict=True):
         r = scene.receptacles[home]
         facts += [
             f"(objectType {enc(o.id)} {o.kind}Type)",
@@ -53,9 +65,9 @@ def problem(scene: Scene) -> str:
             f"(objectAtLocation {enc(o.id)} {r.location})",
         ]
         facts += [f"({p} {enc(o.id)})" for p in _properties(o.kind)]
-    rtypes = sorted({r.kind for r in scene.receptacles})
-    otypes = sorted({o.kind for o in scene.objects})
-    facts += [f"(canContain {r}Type {o}Type)" for r in rtypes for o in otypes if alfred.can_contain(r, o)]
+    facts += [
+        f"(canContain {r}Type {o}Type)" for r in rtypes for o in otypes if alfred.can_contain(r, o)
+    ]
     task = scene.task
     return (
         f"(define (problem agentgym_{scene.floor_plan})\n(:domain alfred)\n(:objects\n"
@@ -70,7 +82,9 @@ def problem(scene: Scene) -> str:
 def _properties(kind: str) -> list[str]:
     abilities = alfred.abilities(kind)
     props = ["toggleable"] if kind in alfred.LAMPS else ["pickupable"]
-    props += [p.lower() for p in ("Cleanable", "Heatable", "Coolable", "Sliceable") if p in abilities]
+    props += [
+        p.lower() for p in ("Cleanable", "Heatable", "Coolable", "Sliceable") if p in abilities
+    ]
     if kind in alfred.constants().MOVABLE_RECEPTACLES:
         props.append("isReceptacleObject")
     return props
@@ -113,7 +127,9 @@ class PddlGame:
     def __init__(self, game_data: Mapping[str, Any] | str | Path) -> None:
         textworld = require("textworld", extra="alfworld")
         pddl_env = require("textworld.envs.pddl", extra="alfworld").PddlEnv
-        demangler = require("alfworld.agents.environment.alfred_tw_env", extra="alfworld").AlfredDemangler
+        demangler = require(
+            "alfworld.agents.environment.alfred_tw_env", extra="alfworld"
+        ).AlfredDemangler
         if not isinstance(game_data, Mapping):
             game_data = json.loads(Path(game_data).read_text())
         infos = textworld.EnvInfos(admissible_commands=True, won=True)

@@ -16,13 +16,18 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
+from typing import TypeVar
 
 import numpy as np
+from agentgym.environments.alfworld import alfred
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from agentgym.environments.alfworld import alfred
 from agentgym.exceptions import ConfigError
+
+T = TypeVar("T")
 
 
 class SceneConfig(BaseModel):
@@ -118,8 +123,8 @@ def generate(split: str, task_id: int, config: SceneConfig) -> Scene:
     rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
     plans = alfred.split_floor_plans(split)
     for _ in range(10_000):
-        task_type = str(rng.choice(config.task_types))
-        plan = alfred.floor_plan(int(rng.choice(plans)))
+        task_type = _pick(rng, config.task_types)
+        plan = alfred.floor_plan(_pick(rng, plans))
         goal = _sample_goal(rng, plan, task_type)
         if goal is None or (split != "test" and goal_split(plan.number, *goal) != split):
             continue
@@ -143,36 +148,40 @@ def _sample_goal(
         lamps = [lamp for lamp in alfred.LAMPS if lamp in plan.object_types]
         if not lamps or not set(kinds) & set(alfred.LAMP_STANDS):
             return None
-        toggle = str(rng.choice(lamps))
+        toggle = _pick(rng, lamps)
     ability = alfred.ABILITY.get(task_type)
-    objects = sorted(
+    objects = [
         k
-        for k in alfred.placeable_types() & plan.object_types
+        for k in _placeable(plan.number)
         if (ability is None or ability in alfred.abilities(k))
         and sum(alfred.can_contain(r, k) for r in kinds) >= 2
-    )
+    ]
     if not objects:
         return None
-    obj = str(rng.choice(objects))
+    obj = _pick(rng, objects)
     if toggle:
         return task_type, obj, "", toggle
     parents = [r for r in kinds if alfred.can_contain(r, obj) and r != appliance]
-    return (task_type, obj, str(rng.choice(parents)), "") if parents else None
+    return (task_type, obj, _pick(rng, parents), "") if parents else None
 
 
 def _build(
-    rng: np.random.Generator, plan: alfred.FloorPlan, goal: tuple[str, str, str, str], config: SceneConfig
+    rng: np.random.Generator,
+    plan: alfred.FloorPlan,
+    goal: tuple[str, str, str, str],
+    config: SceneConfig,
 ) -> Scene:
     task_type, obj, parent, toggle = goal
     chosen = _choose_receptacles(rng, plan, goal, config.max_receptacles)
     kinds = {kind for _, kind, _ in chosen}
-    others = sorted(
+    others = [
         k
-        for k in alfred.placeable_types() & plan.object_types - {obj}
-        if any(alfred.can_contain(r, k) for r in kinds)
-    )
+        for k in _placeable(plan.number)
+        if k != obj and any(alfred.can_contain(r, k) for r in kinds)
+    ]
     if config.distractor_types is not None and len(others) > config.distractor_types:
-        others = sorted(rng.choice(others, size=config.distractor_types, replace=False).tolist())
+        keep = sorted(rng.permutation(len(others))[: config.distractor_types].tolist())
+        others = [others[i] for i in keep]
     low = 2 if task_type == "pick_two_obj_and_place" else 1
     counts = {obj: int(rng.integers(low, max(low, config.max_instances) + 1))}
     counts.update({k: int(rng.integers(1, config.max_instances + 1)) for k in others})
@@ -189,11 +198,13 @@ def _build(
                 if alfred.can_contain(k, kind) and not (kind == obj and k == parent)
             ]
         for _ in range(count):
-            home = int(rng.choice(homes))
+            home = _pick(rng, homes)
             objects.append(Thing(_object_id(rng, kind, chosen[home][0], taken), kind))
             placement.append(home)
     receptacles = tuple(
-        Receptacle(rid, kind, alfred.location_id(*pose), kind in alfred.constants().OPENABLE_CLASS_SET)
+        Receptacle(
+            rid, kind, alfred.location_id(*pose), kind in alfred.constants().OPENABLE_CLASS_SET
+        )
         for rid, kind, pose in chosen
     )
     text = alfred.task_text(task_type, obj, parent, toggle, int(rng.integers(2)))
@@ -228,10 +239,10 @@ def _choose_receptacles(
     for need in needs:
         fits = [i for i, (_, k, _) in enumerate(everything) if need(k)]
         if fits and not any(i in fits for i in picked):
-            picked.append(int(rng.choice(fits)))
+            picked.append(_pick(rng, fits))
     rest = [i for i in range(len(everything)) if i not in picked]
     extra = max(0, limit - len(picked))
-    picked += rng.choice(rest, size=min(extra, len(rest)), replace=False).tolist()
+    picked += [rest[i] for i in rng.permutation(len(rest))[:extra].tolist()]
     return [everything[i] for i in sorted(picked)]
 
 
@@ -239,11 +250,22 @@ def _object_id(rng: np.random.Generator, kind: str, home: str, taken: set[str]) 
     """An unused ALFRED-style id near the receptacle ``home``."""
     x, y, z = (float(v) for v in home.split("|")[1:4])
     while True:
-        dx, dy, dz = rng.uniform(-0.3, 0.3, size=3)
+        dx, dy, dz = (rng.random(3) * 0.6 - 0.3).tolist()
         oid = alfred.coordinate_id(kind, x + dx, y + abs(dy), z + dz)
         if oid not in taken:
             taken.add(oid)
             return oid
+
+
+def _pick(rng: np.random.Generator, items: Sequence[T]) -> T:
+    """One of ``items``, uniformly (cheaper than ``rng.choice`` on short lists)."""
+    return items[int(rng.integers(len(items)))]
+
+
+@cache
+def _placeable(plan: int) -> tuple[str, ...]:
+    """The placeable object types a floor plan lists, sorted."""
+    return tuple(sorted(alfred.placeable_types() & alfred.floor_plan(plan).object_types))
 
 
 def _start_location(rng: np.random.Generator, used: set[str]) -> str:
@@ -252,4 +274,3 @@ def _start_location(rng: np.random.Generator, used: set[str]) -> str:
         loc = alfred.location_id(float(x), float(z), 90 * int(rng.integers(4)), 30)
         if loc not in used:
             return loc
-

@@ -83,19 +83,24 @@ class Layout:
         self.locations = sorted({scene.start, *(r.location for r in self.receptacles)})
         self.start = self.locations.index(scene.start)
         self.r_loc = [self.locations.index(r.location) for r in self.receptacles]
-        self.here = [[r for r, loc in enumerate(self.r_loc) if loc == i] for i in range(len(self.locations))]
+        self.here = [
+            [r for r, loc in enumerate(self.r_loc) if loc == i] for i in range(len(self.locations))
+        ]
         self.r_verb = [APPLIANCE_VERB.get(r.kind) for r in self.receptacles]
         c = alfred.constants()
         ability = [alfred.abilities(o.kind) for o in self.objects]
         self.pickupable = [o.kind not in alfred.LAMPS for o in self.objects]
-        self.toggleable = ["Toggleable" in a or o.kind in alfred.LAMPS for o, a in zip(self.objects, ability)]
+        self.toggleable = [
+            "Toggleable" in a or o.kind in alfred.LAMPS
+            for o, a in zip(self.objects, ability, strict=True)
+        ]
         self.sliceable = ["Sliceable" in a for a in ability]
         self.knife = [o.kind in KNIVES for o in self.objects]
         self.vessel = [o.kind in c.MOVABLE_RECEPTACLES for o in self.objects]
-        self.can = {
-            verb: [VERB_ABILITY[verb] in a for a in ability] for verb in VERB_ABILITY
-        }
-        self.fits = [[alfred.can_contain(r.kind, o.kind) for o in self.objects] for r in self.receptacles]
+        self.can = {verb: [VERB_ABILITY[verb] in a for a in ability] for verb in VERB_ABILITY}
+        self.fits = [
+            [alfred.can_contain(r.kind, o.kind) for o in self.objects] for r in self.receptacles
+        ]
         self.goto = [f"go to {n}" for n in self.r_names]
         everything = listing([f"a {n}" for n in self.r_names])
         self.intro = (
@@ -142,7 +147,7 @@ class State:
 
 
 class World:
-    """A scene in play: ``step(command) -> (feedback, valid)``; ``commands`` lists the admissible ones.
+    """A scene in play: ``step(command) -> (feedback, valid)``; ``commands``: the admissible ones.
 
     Example:
         >>> from agentgym.environments.alfworld.scenes import SCENES, generate
@@ -177,7 +182,11 @@ class World:
 
     def _applicable(self) -> dict[str, tuple[Any, ...]]:
         L, s = self.layout, self.state
-        acts: dict[str, tuple[Any, ...]] = {"look": ("look",), "inventory": ("inventory",), "help": ("help",)}
+        acts: dict[str, tuple[Any, ...]] = {
+            "look": ("look",),
+            "inventory": ("inventory",),
+            "help": ("help",),
+        }
         for r, loc in enumerate(L.r_loc):
             if loc != s.loc:
                 acts[L.goto[r]] = ("goto", r)
@@ -261,8 +270,10 @@ class World:
         if kind == "look":
             return self.look()
         if kind == "inventory":
-            return f"You are carrying: a {L.o_names[s.held]}." if s.held >= 0 else (
-                "You are not carrying anything."
+            return (
+                f"You are carrying: a {L.o_names[s.held]}."
+                if s.held >= 0
+                else ("You are not carrying anything.")
             )
         if kind == "examine":
             return self.describe(action[1])
