@@ -52,6 +52,11 @@ def _layout(split: str, task_id: int, config: SceneConfig) -> Layout:
     return Layout(generate(split, task_id, config))
 
 
+@lru_cache(maxsize=512)
+def _task_digest(key: tuple[Any, ...]) -> str:
+    return state_digest(*key)
+
+
 class ALFWorldEnv(TextEnv):
     """ALFWorld's household tasks; see the module docstring for the card.
 
@@ -179,7 +184,7 @@ class ALFWorldEnv(TextEnv):
         return {
             "task": self._task,
             "admissible_actions": list(self._commands),
-            "state_key": state_digest(self._key, canonical),
+            "state_key": state_digest(_task_digest(self._key), canonical),
             "won": bool(won),
             "invalid_action": invalid,
             "task_type": self._type,

@@ -105,6 +105,8 @@ def goal_split(plan: int, task_type: str, obj: str, parent: str, toggle: str) ->
 
     Example:
         >>> goal_split(7, "pick_and_place_simple", "Apple", "CounterTop", "")
+        'valid'
+        >>> goal_split(8, "pick_and_place_simple", "Apple", "CounterTop", "")
         'train'
     """
     key = f"{plan}|{task_type}|{obj}|{parent}|{toggle}".encode()

@@ -166,13 +166,16 @@ class World:
             set(), set(), set(), set(), set(), set(),
         )  # fmt: skip
         self._actions: dict[str, tuple[Any, ...]] | None = None
+        self._cache: dict[str, Any] = {}
 
     # -- commands ---------------------------------------------------------------------
 
     @property
     def commands(self) -> list[str]:
         """The admissible commands, sorted (as TextWorld lists them)."""
-        return sorted(self.actions)
+        if "commands" not in self._cache:
+            self._cache["commands"] = sorted(self.actions)
+        return self._cache["commands"]
 
     @property
     def actions(self) -> dict[str, tuple[Any, ...]]:
@@ -230,6 +233,7 @@ class World:
         kind = action[0]
         if kind not in READ_ONLY:
             self._actions = None
+            self._cache.clear()
         if kind == "goto":
             s.loc = L.r_loc[action[1]]
             return f"You arrive at {L.r_names[action[1]]}. {self.describe(action[1])}", True
@@ -339,6 +343,11 @@ class World:
 
     def progress(self) -> tuple[int, int]:
         """ALFWorld's goal conditions: (met, total) for the task type."""
+        if "progress" not in self._cache:
+            self._cache["progress"] = self._conditions()
+        return self._cache["progress"]
+
+    def _conditions(self) -> tuple[int, int]:
         s, task = self.state, self.layout.scene.task
         objs, parents, lamps = self._targets
         if task.type == "look_at_obj_in_light":
