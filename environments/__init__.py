@@ -24,3 +24,9 @@ register(
     description="ALFWorld household tasks, native engine (engine='pddl': TextWorld's own).",
     aliases=("alfworld",),
 )
+register(
+    "agentgym/TextWorld-v0",
+    "agentgym.environments.textworld.env:TextWorldEnv",
+    description="TextWorld's tw-make games: custom, coin collector, treasure hunter, cooking.",
+    aliases=("textworld",),
+)
