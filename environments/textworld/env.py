@@ -26,6 +26,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +128,9 @@ class TextWorldEnv(TextEnv):
             admissible_commands=True, won=True, lost=True, score=True, max_score=True,
             objective=True, policy_commands=True, extras=["walkthrough"],
         )  # fmt: skip
-        self._tw, self._path = textworld.start(str(path), infos), path
+        with warnings.catch_warnings():  # Jericho cannot score TextWorld games; TextWorld does
+            warnings.filterwarnings("ignore", message=".*is not fully supported")
+            self._tw, self._path = textworld.start(str(path), infos), path
 
     def expert_action(self) -> str:
         """The walkthrough's next command while the agent follows it, else TextWorld's policy."""
