@@ -132,6 +132,11 @@ class TextWorldEnv(TextEnv):
             warnings.filterwarnings("ignore", message=".*is not fully supported")
             self._tw, self._path = textworld.start(str(path), infos), path
 
+    @property
+    def game_path(self) -> Path | None:
+        """The ``.z8`` file of the game being played."""
+        return self._path
+
     def expert_action(self) -> str:
         """The walkthrough's next command while the agent follows it, else TextWorld's policy."""
         if 0 <= self._on_track < len(self._walkthrough):
