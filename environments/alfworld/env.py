@@ -226,9 +226,7 @@ def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
 def _scene_config(scene: str | SceneConfig | dict[str, Any], task_types: Any) -> SceneConfig:
     if isinstance(scene, str):
         if scene not in SCENES:
-            raise ConfigError(
-                f"scene={scene!r} is not one of {sorted(SCENES)} (or pass a SceneConfig)"
-            )
+            raise ConfigError(f"scene={scene!r} is not one of {sorted(SCENES)} (or pass a SceneConfig)")
         return _with_types(SCENES[scene], task_types)
     config = scene if isinstance(scene, SceneConfig) else _validated(scene)
     return _with_types(config, task_types)

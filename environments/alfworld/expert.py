@@ -34,9 +34,7 @@ def expert_action(world: World) -> str:
         done = {"heat": s.hot, "cool": s.cool, "clean": s.clean}.get(verb)
         if done is not None and s.held not in done:
             appliance = _nearest(world, [r for r, v in enumerate(L.r_verb) if v == verb])
-            return _reach(
-                world, appliance, f"{verb} {L.o_names[s.held]} with {L.r_names[appliance]}", False
-            )
+            return _reach(world, appliance, f"{verb} {L.o_names[s.held]} with {L.r_names[appliance]}", False)
         if lamps:
             stand = s.inside[lamps[0]]
             return _reach(world, stand, f"use {L.o_names[lamps[0]]}", False)

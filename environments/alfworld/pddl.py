@@ -65,9 +65,7 @@ def problem(scene: Scene) -> str:
             f"(objectAtLocation {enc(o.id)} {r.location})",
         ]
         facts += [f"({p} {enc(o.id)})" for p in _properties(o.kind)]
-    facts += [
-        f"(canContain {r}Type {o}Type)" for r in rtypes for o in otypes if alfred.can_contain(r, o)
-    ]
+    facts += [f"(canContain {r}Type {o}Type)" for r in rtypes for o in otypes if alfred.can_contain(r, o)]
     task = scene.task
     return (
         f"(define (problem agentgym_{scene.floor_plan})\n(:domain alfred)\n(:objects\n"
@@ -82,9 +80,7 @@ def problem(scene: Scene) -> str:
 def _properties(kind: str) -> list[str]:
     abilities = alfred.abilities(kind)
     props = ["toggleable"] if kind in alfred.LAMPS else ["pickupable"]
-    props += [
-        p.lower() for p in ("Cleanable", "Heatable", "Coolable", "Sliceable") if p in abilities
-    ]
+    props += [p.lower() for p in ("Cleanable", "Heatable", "Coolable", "Sliceable") if p in abilities]
     if kind in alfred.constants().MOVABLE_RECEPTACLES:
         props.append("isReceptacleObject")
     return props
@@ -127,9 +123,7 @@ class PddlGame:
     def __init__(self, game_data: Mapping[str, Any] | str | Path) -> None:
         textworld = require("textworld", extra="alfworld")
         pddl_env = require("textworld.envs.pddl", extra="alfworld").PddlEnv
-        demangler = require(
-            "alfworld.agents.environment.alfred_tw_env", extra="alfworld"
-        ).AlfredDemangler
+        demangler = require("alfworld.agents.environment.alfred_tw_env", extra="alfworld").AlfredDemangler
         if not isinstance(game_data, Mapping):
             game_data = json.loads(Path(game_data).read_text())
         infos = textworld.EnvInfos(admissible_commands=True, won=True)

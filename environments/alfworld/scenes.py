@@ -176,11 +176,7 @@ def _build(
     task_type, obj, parent, toggle = goal
     chosen = _choose_receptacles(rng, plan, goal, config.max_receptacles)
     kinds = {kind for _, kind, _ in chosen}
-    others = [
-        k
-        for k in _placeable(plan.number)
-        if k != obj and any(alfred.can_contain(r, k) for r in kinds)
-    ]
+    others = [k for k in _placeable(plan.number) if k != obj and any(alfred.can_contain(r, k) for r in kinds)]
     if config.distractor_types is not None and len(others) > config.distractor_types:
         keep = sorted(rng.permutation(len(others))[: config.distractor_types].tolist())
         others = [others[i] for i in keep]
@@ -204,9 +200,7 @@ def _build(
             objects.append(Thing(_object_id(rng, kind, chosen[home][0], taken), kind))
             placement.append(home)
     receptacles = tuple(
-        Receptacle(
-            rid, kind, alfred.location_id(*pose), kind in alfred.constants().OPENABLE_CLASS_SET
-        )
+        Receptacle(rid, kind, alfred.location_id(*pose), kind in alfred.constants().OPENABLE_CLASS_SET)
         for rid, kind, pose in chosen
     )
     text = alfred.task_text(task_type, obj, parent, toggle, int(rng.integers(2)))

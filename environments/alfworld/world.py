@@ -83,24 +83,19 @@ class Layout:
         self.locations = sorted({scene.start, *(r.location for r in self.receptacles)})
         self.start = self.locations.index(scene.start)
         self.r_loc = [self.locations.index(r.location) for r in self.receptacles]
-        self.here = [
-            [r for r, loc in enumerate(self.r_loc) if loc == i] for i in range(len(self.locations))
-        ]
+        self.here = [[r for r, loc in enumerate(self.r_loc) if loc == i] for i in range(len(self.locations))]
         self.r_verb = [APPLIANCE_VERB.get(r.kind) for r in self.receptacles]
         c = alfred.constants()
         ability = [alfred.abilities(o.kind) for o in self.objects]
         self.pickupable = [o.kind not in alfred.LAMPS for o in self.objects]
         self.toggleable = [
-            "Toggleable" in a or o.kind in alfred.LAMPS
-            for o, a in zip(self.objects, ability, strict=True)
+            "Toggleable" in a or o.kind in alfred.LAMPS for o, a in zip(self.objects, ability, strict=True)
         ]
         self.sliceable = ["Sliceable" in a for a in ability]
         self.knife = [o.kind in KNIVES for o in self.objects]
         self.vessel = [o.kind in c.MOVABLE_RECEPTACLES for o in self.objects]
         self.can = {verb: [VERB_ABILITY[verb] in a for a in ability] for verb in VERB_ABILITY}
-        self.fits = [
-            [alfred.can_contain(r.kind, o.kind) for o in self.objects] for r in self.receptacles
-        ]
+        self.fits = [[alfred.can_contain(r.kind, o.kind) for o in self.objects] for r in self.receptacles]
         self.goto = [f"go to {n}" for n in self.r_names]
         everything = listing([f"a {n}" for n in self.r_names])
         self.intro = (

@@ -86,12 +86,8 @@ class TextWorldEnv(TextEnv):
         self.challenge = challenge
         self.settings = settings_for(challenge, settings)
         self.splits = {**DEFAULT_SPLIT_SIZES, **(split_sizes or {})}
-        if set(self.splits) != set(SPLIT_SEEDS) or not all(
-            0 < n <= 10**8 for n in self.splits.values()
-        ):
-            raise ConfigError(
-                f"split_sizes must give 1..10**8 games to train/valid/test, got {split_sizes}"
-            )
+        if set(self.splits) != set(SPLIT_SEEDS) or not all(0 < n <= 10**8 for n in self.splits.values()):
+            raise ConfigError(f"split_sizes must give 1..10**8 games to train/valid/test, got {split_sizes}")
         self.cache_dir = cache_dir
         self._tw: Any = None
         self._path: Path | None = None

@@ -74,9 +74,7 @@ def settings_for(challenge: str, settings: dict[str, Any] | None) -> BaseModel:
         2
     """
     if challenge not in SETTINGS:
-        raise ConfigError(
-            f"unknown TextWorld challenge {challenge!r}; choose from {sorted(SETTINGS)}"
-        )
+        raise ConfigError(f"unknown TextWorld challenge {challenge!r}; choose from {sorted(SETTINGS)}")
     try:
         return SETTINGS[challenge].model_validate(settings or {})
     except ValidationError as err:

@@ -28,9 +28,7 @@ def kitchen() -> Scene:
         "Fridge|-02.10|+00.00|+01.09",
     ]
     receptacles = tuple(
-        Receptacle(
-            i, receptacle_type(i), SPOTS[receptacle_type(i)], "Counter" not in i and "Sink" not in i
-        )
+        Receptacle(i, receptacle_type(i), SPOTS[receptacle_type(i)], "Counter" not in i and "Sink" not in i)
         for i in ids
     )
     objects = (

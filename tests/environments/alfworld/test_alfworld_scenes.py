@@ -64,9 +64,7 @@ def test_every_task_type_is_generated_in_every_split() -> None:
 def test_scene_config_rejects_unknown_task_types() -> None:
     with pytest.raises(ValueError, match="unknown task types"):
         SceneConfig(task_types=("juggle",))
-    assert SceneConfig(
-        task_types=("pick_two_obj_and_place", "pick_and_place_simple")
-    ).task_types == (
+    assert SceneConfig(task_types=("pick_two_obj_and_place", "pick_and_place_simple")).task_types == (
         "pick_and_place_simple",
         "pick_two_obj_and_place",
     )

@@ -39,9 +39,7 @@ def test_admissible_commands_at_the_start_and_at_a_shared_spot(world: World) -> 
     assert world.commands == [*gotos, "help", "inventory", "look"]
     world.step("go to drawer 1")
     assert "go to drawer 2" not in world.commands
-    assert {"open drawer 1", "open drawer 2", "examine drawer 1", "examine drawer 2"} <= set(
-        world.commands
-    )
+    assert {"open drawer 1", "open drawer 2", "examine drawer 1", "examine drawer 2"} <= set(world.commands)
 
 
 def test_holding_something_offers_move_heat_examine_but_no_take(world: World) -> None:

@@ -18,7 +18,5 @@ except ImportError:
 
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory) -> Path:
-    require_backend(
-        HAVE_TEXTWORLD, "textworld is not installed (pip install 'agentgym[textworld]')"
-    )
+    require_backend(HAVE_TEXTWORLD, "textworld is not installed (pip install 'agentgym[textworld]')")
     return tmp_path_factory.mktemp("textworld-games")
