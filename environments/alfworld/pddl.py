@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -103,14 +104,18 @@ def game(scene: Scene) -> dict[str, str]:
     }
 
 
+_TRANSLATING = threading.Lock()
+
+
 @contextlib.contextmanager
-def _argv_kept() -> Iterator[None]:
-    """fast_downward's translator overwrites ``sys.argv``; put it back."""
-    argv = list(sys.argv)
-    try:
-        yield
-    finally:
-        sys.argv[:] = argv
+def _translator_alone() -> Iterator[None]:
+    """Run fast_downward's translator alone: it sets module-wide options and ``sys.argv``."""
+    with _TRANSLATING:
+        argv = list(sys.argv)
+        try:
+            yield
+        finally:
+            sys.argv[:] = argv
 
 
 class PddlGame:
@@ -128,11 +133,11 @@ class PddlGame:
             game_data = json.loads(Path(game_data).read_text())
         infos = textworld.EnvInfos(admissible_commands=True, won=True)
         self._env = demangler()(pddl_env(infos))
-        with _argv_kept():
+        with _translator_alone():
             self._env.load(dict(game_data))
 
     def reset(self) -> tuple[str, list[str], bool]:
-        with _argv_kept():
+        with _translator_alone():
             state = self._env.reset()
         return state.feedback, list(state["admissible_commands"]), bool(state["won"])
 
@@ -147,7 +152,7 @@ class PddlGame:
 
     def plan(self) -> list[str]:
         """A winning command sequence from the current state (empty if none is found)."""
-        with _argv_kept(), contextlib.redirect_stdout(None):
+        with _translator_alone():
             return list(self._env._pddl_state.replan(self._env._entity_infos))
 
     def close(self) -> None:
