@@ -25,6 +25,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import warnings
 from pathlib import Path
@@ -32,7 +33,7 @@ from typing import Any
 
 from agentgym.environments.textworld.games import game_file, settings_for
 
-from agentgym.core import ResetOptions, TextEnv, state_digest
+from agentgym.core import ResetOptions, TextEnv
 from agentgym.exceptions import ConfigError, require
 
 SPLIT_SEEDS = {"train": 0, "valid": 10**8, "test": 2 * 10**8}
@@ -91,6 +92,7 @@ class TextWorldEnv(TextEnv):
         self.cache_dir = cache_dir
         self._tw: Any = None
         self._path: Path | None = None
+        self._fact_texts: dict[Any, str] = {}
 
     # -- episode ----------------------------------------------------------------------
 
@@ -142,17 +144,22 @@ class TextWorldEnv(TextEnv):
 
     def _read(self, state: Any, invalid: bool) -> dict[str, Any]:
         self._policy = list(state["policy_commands"] or [])
-        facts = sorted(str(f) for f in state["_facts"])
         self._info = {
             "task": state["objective"],
             "admissible_actions": list(state["admissible_commands"]),
-            "state_key": state_digest(str(self._path), facts),
+            "state_key": self._state_key(state["_facts"]),
             "won": bool(state["won"]),
             "invalid_action": invalid,
             "score": int(state["score"] or 0),
             "max_score": int(state["max_score"] or 0),
         }
         return self._info
+
+    def _state_key(self, facts: list[Any]) -> str:
+        """The game and its sorted facts, hashed (a fact's text is cached: they recur)."""
+        texts = self._fact_texts
+        lines = sorted(texts.get(f) or texts.setdefault(f, str(f)) for f in facts)
+        return hashlib.sha256("\n".join([str(self._path), *lines]).encode()).hexdigest()[:16]
 
     # -- snapshots: the interpreter's own state and TextWorld's tracking -------------------
 
@@ -189,6 +196,7 @@ class TextWorldEnv(TextEnv):
         if self._tw is not None:
             self._tw.close()
             self._tw, self._path = None, None
+            self._fact_texts.clear()
         super().close()
 
 
