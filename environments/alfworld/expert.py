@@ -26,7 +26,7 @@ def expert_action(world: World) -> str:
     if world.won:
         return "look"
     L, s, task = world.layout, world.state, world.layout.scene.task
-    objs, parents, lamps = world._targets
+    objs, parents, lamps = L.targets
     if s.held >= 0 and s.held not in objs:
         return _put_away(world)
     if s.held >= 0:

@@ -22,7 +22,6 @@ the one it was taken from.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 from agentgym.environments.alfworld import alfred
@@ -97,6 +96,13 @@ class Layout:
         self.can = {verb: [VERB_ABILITY[verb] in a for a in ability] for verb in VERB_ABILITY}
         self.fits = [[alfred.can_contain(r.kind, o.kind) for o in self.objects] for r in self.receptacles]
         self.goto = [f"go to {n}" for n in self.r_names]
+        task = scene.task
+        self.targets = (
+            [o for o, t in enumerate(self.objects) if t.kind == task.obj],
+            [r for r, t in enumerate(self.receptacles) if t.kind == task.parent],
+            [o for o, t in enumerate(self.objects) if t.kind == task.toggle],
+        )
+        """The task's objects, goal receptacles and lamps (indices)."""
         everything = listing([f"a {n}" for n in self.r_names])
         self.intro = (
             f"{WELCOME}\n\nYou are in the middle of a room. Looking quickly around you, "
@@ -328,14 +334,6 @@ class World:
 
     # -- goal ---------------------------------------------------------------------------
 
-    @cached_property
-    def _targets(self) -> tuple[list[int], list[int], list[int]]:
-        L, task = self.layout, self.layout.scene.task
-        objs = [o for o, t in enumerate(L.objects) if t.kind == task.obj]
-        parents = [r for r, t in enumerate(L.receptacles) if t.kind == task.parent]
-        lamps = [o for o, t in enumerate(L.objects) if t.kind == task.toggle]
-        return objs, parents, lamps
-
     def progress(self) -> tuple[int, int]:
         """ALFWorld's goal conditions: (met, total) for the task type."""
         if "progress" not in self._cache:
@@ -344,7 +342,7 @@ class World:
 
     def _conditions(self) -> tuple[int, int]:
         s, task = self.state, self.layout.scene.task
-        objs, parents, lamps = self._targets
+        objs, parents, lamps = self.layout.targets
         if task.type == "look_at_obj_in_light":
             lit = any(o in s.toggled and self.layout.r_loc[s.inside[o]] == s.loc for o in lamps)
             return int(s.held in objs) + int(lit), 2
