@@ -64,7 +64,8 @@ class TextWorldEnv(TextEnv):
 
     Example:
         >>> import tempfile
-        >>> env = TextWorldEnv(challenge="treasure_hunter", cache_dir=tempfile.mkdtemp())
+        >>> cache = tempfile.TemporaryDirectory()
+        >>> env = TextWorldEnv(challenge="treasure_hunter", cache_dir=cache.name)
         >>> obs, info = env.reset(seed=0, options={"split": "test", "task_id": 0})
         >>> info["max_score"]
         1
@@ -72,6 +73,7 @@ class TextWorldEnv(TextEnv):
         ...     obs, reward, terminated, truncated, info = env.step(env.expert_action())
         >>> reward, terminated
         (1.0, True)
+        >>> env.close(); cache.cleanup()
     """
 
     def __init__(

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 from agentgym.environments.alfworld.scenes import Scene
 from alfworld_kitchen import kitchen
+
+from agentgym.testing import require_backend
+
+
+@pytest.fixture(autouse=True)
+def _alfworld_installed() -> None:
+    """Both engines read ALFRED's data from the ``alfworld`` package (the PDDL one also runs it)."""
+    require_backend(
+        importlib.util.find_spec("alfworld") is not None, "alfworld is not installed (agentgym[alfworld])"
+    )
 
 
 @pytest.fixture
