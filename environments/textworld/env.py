@@ -62,18 +62,10 @@ def clean(text: str) -> str:
 class TextWorldEnv(TextEnv):
     """A TextWorld game; see the module docstring for the card.
 
-    Example:
-        >>> import tempfile
-        >>> cache = tempfile.TemporaryDirectory()
-        >>> env = TextWorldEnv(challenge="treasure_hunter", cache_dir=cache.name)
-        >>> obs, info = env.reset(seed=0, options={"split": "test", "task_id": 0})
-        >>> info["max_score"]
-        1
-        >>> while not info["won"]:
-        ...     obs, reward, terminated, truncated, info = env.step(env.expert_action())
-        >>> reward, terminated
-        (1.0, True)
-        >>> env.close(); cache.cleanup()
+    Example (playing needs the game, made on the first reset: see the README):
+        >>> env = TextWorldEnv(challenge="cooking", settings={"recipe": 2, "take": 1})
+        >>> env.settings.recipe, env.splits["test"]
+        (2, 1000)
     """
 
     def __init__(
