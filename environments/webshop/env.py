@@ -31,6 +31,7 @@ original page flow and reward.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import ValidationError
@@ -92,7 +93,7 @@ class WebShopEnv(TextEnv):
     def _reset(self, task_id: int, options: ResetOptions) -> tuple[str, dict[str, Any]]:
         self.state = WebShopState(self.goals.goal(options.split, task_id))
         page = self._page()
-        return page.text, self._info(page, invalid=False)
+        return page.text, self._info(page.has_search_bar, page.targets, invalid=False)
 
     def _step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         s = self.state
@@ -104,7 +105,7 @@ class WebShopEnv(TextEnv):
                 0.0,
                 False,
                 False,
-                self._info(page, invalid=True),
+                self._info(page.has_search_bar, page.targets, invalid=True),
             )
         verb, arg = outcome
         target = View("results", query=arg) if verb == "search" else page.targets[arg]
@@ -113,7 +114,7 @@ class WebShopEnv(TextEnv):
             purchase = {"asin": s.view.asin, "options": dict(s.view.options)}
             s.view = View("done", asin=s.view.asin, options=s.view.options)
             page = self._page()
-            info = self._info(page, invalid=False) | {
+            info = self._info(page.has_search_bar, page.targets, invalid=False) | {
                 "reward_info": s.reward_info,
                 "purchased": purchase,
             }
@@ -121,7 +122,13 @@ class WebShopEnv(TextEnv):
         assert isinstance(target, View)
         s.view = target
         page = self._page()
-        return page.text, 0.0, False, False, self._info(page, invalid=False)
+        return (
+            page.text,
+            0.0,
+            False,
+            False,
+            self._info(page.has_search_bar, page.targets, invalid=False),
+        )
 
     def expert_action(self) -> str:
         return expert.expert_action(self.shop, self.state.view, self.state.goal)
@@ -141,11 +148,11 @@ class WebShopEnv(TextEnv):
         s = self.state
         return self.shop.page(s.view, s.instruction, s.reward)
 
-    def _info(self, page: Page, invalid: bool) -> dict[str, Any]:
+    def _info(self, has_search_bar: bool, labels: Iterable[str], invalid: bool) -> dict[str, Any]:
         s = self.state
         return {
             "task": s.instruction,
-            "admissible_actions": admissible(page.has_search_bar, page.targets, s.instruction),
+            "admissible_actions": admissible(has_search_bar, labels, s.instruction),
             "state_key": state_digest(s.goal["asin"], s.instruction, s.view.key()),
             "won": s.view.page == "done" and s.reward == 1.0,
             "invalid_action": invalid,

@@ -105,15 +105,14 @@ def _process(raw: dict[str, Any], attrs: dict[str, Any], reviews: dict[str, Any]
     }
 
 
-def load_original(
+def load_catalog(
     products_path: str | Path,
     attributes_path: str | Path,
-    human_goals_path: str | Path | None = None,
     reviews_path: str | Path | None = None,
     num_products: int | None = None,
     seed: int = 0,
-) -> tuple[ListCatalog, GoalList]:
-    """The catalog and goals of the original files (human goals with ``human_goals_path``)."""
+) -> ListCatalog:
+    """The products of the original files, processed as the original ``load_products``."""
     raw_products = _read_json(products_path)[:num_products]
     attrs = _read_json(attributes_path)
     reviews = {r["asin"]: r for r in _read_json(reviews_path)} if reviews_path else {}
@@ -127,11 +126,9 @@ def load_original(
 
     prices = []
     for p in products:
-        low_high = p["pricing"]
+        pricing = p["pricing"]
         prices.append(
-            low_high[0]
-            if len(low_high) == 1
-            else Draws("price", seed, p["asin"]).uniform(*low_high)
+            pricing[0] if len(pricing) == 1 else Draws("price", seed, p["asin"]).uniform(*pricing)
         )
     digest = hashlib.sha256()
     for path in (products_path, attributes_path):
@@ -139,8 +136,19 @@ def load_original(
             while chunk := f.read(1 << 20):
                 digest.update(chunk)
     digest.update(f"{num_products}:{seed}".encode())
-    catalog = ListCatalog(products, prices, "original-" + digest.hexdigest()[:20])
+    return ListCatalog(products, prices, "original-" + digest.hexdigest()[:20])
 
+
+def load_original(
+    products_path: str | Path,
+    attributes_path: str | Path,
+    human_goals_path: str | Path | None = None,
+    reviews_path: str | Path | None = None,
+    num_products: int | None = None,
+    seed: int = 0,
+) -> tuple[ListCatalog, GoalList]:
+    """The catalog and goals of the original files (human goals with ``human_goals_path``)."""
+    catalog = load_catalog(products_path, attributes_path, reviews_path, num_products, seed)
     if human_goals_path is not None:
         goals = human_goals(catalog, _read_json(human_goals_path), seed)
     else:

@@ -74,8 +74,8 @@ class Page:
 
     @property
     def text(self) -> str:
-        """The observation: visible texts joined by `` [SEP] ``."""
-        return SEP.join(self.segments)
+        """The observation: visible texts, stripped, joined by `` [SEP] `` (as a browser sees them)."""
+        return SEP.join(s.strip() for s in self.segments if s.strip())
 
 
 class Shop:
@@ -221,7 +221,8 @@ def parse_action(action: str) -> tuple[str, str] | None:
 
 def interpret(action: str, has_search_bar: bool, labels: Collection[str]) -> tuple[str, str] | str:
     """What an action does on a page with these clickable ``labels``: ``("search", query)``
-    (lowercased, as the original), ``("click", label)``, or why it is invalid.
+    (lowercased as the original, runs of spaces made one), ``("click", label)``, or why it
+    is invalid.
 
     Example:
         >>> interpret("click[Next >]", False, {"next >", "back to search"})
@@ -239,7 +240,7 @@ def interpret(action: str, has_search_bar: bool, labels: Collection[str]) -> tup
             return "there is no search bar on this page; click[back to search] first"
         if not arg:
             return "the search is empty; write search[your query]"
-        return verb, arg.lower()
+        return verb, " ".join(arg.lower().split())
     label = arg.lower()
     if label not in labels:
         return f"there is no {label[:60]!r} to click on this page"

@@ -1,0 +1,229 @@
+"""WebShop in a real browser: the shop's web server driven by Playwright and Chromium.
+
+The same shop, goals and reward as ``agentgym/WebShop-v0`` (see :mod:`.env`),
+served as HTML by a FastAPI server on 127.0.0.1 (:mod:`.web`), one session
+per env, and shopped in headless Chromium:
+
+- Observation: the rendered page's visible text nodes, stripped and joined by
+  `` [SEP] ``: the text env's observation of the same page.
+- Actions: the same grammar, performed for real: ``search[query]`` clicks the
+  search box, types the query key by key and clicks Search;
+  ``click[label]`` clicks the button, product link or option radio whose text
+  (value, for options) is ``label``. Validity and admissible actions come from
+  the page's DOM.
+- Reward: what the server computed when the browser posted Buy Now.
+- ``state_key``: from the page's URL, which holds the whole view.
+- Render modes: ``"png"`` (``render()`` returns a PNG screenshot of the page,
+  as bytes) and ``"ansi"`` (the observation).
+- Snapshots: native (the URL of the view; the browser navigates back to it).
+- Needs: ``playwright`` (the ``web`` extra) and a Chromium; by default Debian's
+  ``/usr/bin/chromium`` (never ``playwright install``). One Chromium per
+  process is shared by all browser envs, each in its own browser context;
+  Playwright's sync API ties an env to the thread that made it.
+- Version history: v0, first release.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from agentgym.core import ResetOptions
+from agentgym.environments.webshop import expert
+from agentgym.environments.webshop.env import WebShopEnv, WebShopState
+from agentgym.environments.webshop.shop import SEP, View, interpret
+from agentgym.environments.webshop.web.app import view_of_url, view_url
+from agentgym.environments.webshop.web.server import shop_server
+from agentgym.exceptions import ConfigError, require
+
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+CLICKABLE = "button.btn:not(#search_button), a.product-link, input[type=radio]"
+_SNAPSHOT_JS = """
+(selector) => {
+  const segments = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (!el || el.closest('script, style, noscript, template') || !el.checkVisibility()) continue;
+    const text = n.textContent.trim();
+    if (text) segments.push(text);
+  }
+  const clickables = [...document.querySelectorAll(selector)].map((el) =>
+    el.matches('input') ? [el.value, true] : [el.textContent.trim().toLowerCase(), false]);
+  return {segments, clickables, hasSearchBar: document.querySelector('#search_input') !== null};
+}
+"""
+
+
+def chromium_path() -> str:
+    """The Chromium to drive: ``$AGENTGYM_CHROMIUM``, else ``chromium`` on the PATH, else
+    ``/usr/bin/chromium``."""
+    return os.environ.get("AGENTGYM_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def browser_available() -> bool:
+    """Whether playwright is installed and a Chromium executable exists."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return False
+    return os.access(chromium_path(), os.X_OK)
+
+
+class _Chromium:
+    """The process's Playwright and headless Chromium, started on first use."""
+
+    playwright: Any = None
+    browser: Any = None
+
+    @classmethod
+    def get(cls) -> Any:
+        if cls.browser is None or not cls.browser.is_connected():
+            sync_api = require("playwright.sync_api", extra="web")
+            path = chromium_path()
+            if not os.access(path, os.X_OK):
+                raise ConfigError(
+                    f"no Chromium at {path}",
+                    hint="apt-get install chromium, or set AGENTGYM_CHROMIUM to a Chromium binary",
+                )
+            cls.playwright = cls.playwright or sync_api.sync_playwright().start()
+            cls.browser = cls.playwright.chromium.launch(
+                executable_path=path, args=list(CHROMIUM_ARGS), headless=True
+            )
+        return cls.browser
+
+    @classmethod
+    def stop(cls) -> None:
+        if cls.browser is not None:
+            cls.browser.close()
+        if cls.playwright is not None:
+            cls.playwright.stop()
+        cls.browser = cls.playwright = None
+
+
+atexit.register(_Chromium.stop)
+
+
+@dataclass
+class Dom:
+    """What the browser shows: visible texts, clickable labels (-> element index), search bar."""
+
+    segments: list[str]
+    labels: dict[str, int]
+    has_search_bar: bool
+
+    @property
+    def text(self) -> str:
+        return SEP.join(self.segments)
+
+
+class WebShopBrowserEnv(WebShopEnv):
+    """WebShop in headless Chromium; see the module docstring for the card.
+
+    Example:
+        >>> import tempfile
+        >>> env = WebShopBrowserEnv(cache_dir=tempfile.mkdtemp())  # doctest: +SKIP
+        >>> obs, info = env.reset(seed=0, options={"split": "test", "task_id": 0})  # doctest: +SKIP
+        >>> obs.split(" [SEP] ")[0], info["page"]  # doctest: +SKIP
+        ('WebShop', 'search')
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "png"]}
+
+    def __init__(self, max_steps: int = 15, render_mode: str | None = None, **store: Any) -> None:
+        super().__init__(max_steps=max_steps, render_mode=render_mode, **store)
+        self.server = shop_server(self.shop)
+        self._context: Any = None
+        self._page: Any = None
+        self._sid = ""
+        self._dom = Dom([], {}, False)
+
+    # -- the contract ---------------------------------------------------------------
+
+    def _reset(self, task_id: int, options: ResetOptions) -> tuple[str, dict[str, Any]]:
+        self.state = WebShopState(self.goals.goal(options.split, task_id))
+        self.server.close_session(self._sid)
+        self._sid = self.server.open_session(self.state.goal)
+        self._goto(View())
+        return self._dom.text, self._info(self._dom.has_search_bar, self._dom.labels, invalid=False)
+
+    def _step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        dom = self._dom
+        outcome = interpret(action, dom.has_search_bar, dom.labels)
+        if isinstance(outcome, str):
+            info = self._info(dom.has_search_bar, dom.labels, invalid=True)
+            return f"Invalid action: {outcome}\n{dom.text}", 0.0, False, False, info
+        verb, arg = outcome
+        page = self._page
+        with page.expect_navigation():
+            if verb == "search":
+                box = page.locator("#search_input")
+                box.click()
+                box.press_sequentially(arg)
+                page.locator("#search_button").click()
+            else:
+                page.locator(CLICKABLE).nth(dom.labels[arg]).click()
+        self._observe()
+        s, dom = self.state, self._dom
+        if s.view.page != "done":
+            return dom.text, 0.0, False, False, self._info(dom.has_search_bar, dom.labels, False)
+        session = self.server.sessions[self._sid]
+        s.reward, s.reward_info = session.reward, session.reward_info
+        purchase = {"asin": s.view.asin, "options": dict(s.view.options)}
+        info = self._info(dom.has_search_bar, dom.labels, invalid=False)
+        info |= {"reward_info": s.reward_info, "purchased": purchase}
+        return dom.text, s.reward, True, False, info
+
+    def expert_action(self) -> str:
+        return expert.expert_action(self.shop, self.state.view, self.state.goal)
+
+    def _set_state(self, state: tuple[dict[str, Any], View, float, dict[str, Any] | None]) -> None:
+        super()._set_state(state)
+        s = self.state
+        session = self.server.sessions[self._sid]
+        session.goal, session.reward, session.reward_info = s.goal, s.reward, s.reward_info
+        session.done = s.view.page == "done"
+        self._goto(s.view)
+
+    def render(self) -> str | bytes | None:
+        if self.render_mode == "png" and self._page is not None:
+            return self._page.screenshot(full_page=True)
+        return super().render()
+
+    def close(self) -> None:
+        if self._context is not None:
+            self._context.close()
+            self._context = self._page = None
+        self.server.close_session(self._sid)
+        super().close()
+
+    # -- the browser ----------------------------------------------------------------
+
+    def _goto(self, view: View) -> None:
+        if self._page is None:
+            self._context = _Chromium.get().new_context(viewport={"width": 1280, "height": 900})
+            self._page = self._context.new_page()
+            self._page.set_default_timeout(15_000)
+        self._page.goto(self.server.base_url + view_url(self._sid, view))
+        self._observe()
+
+    def _observe(self) -> None:
+        raw = self._page.evaluate(_SNAPSHOT_JS, CLICKABLE)
+        labels: dict[str, int] = {}
+        for i, (label, is_option) in enumerate(raw["clickables"]):
+            if is_option:
+                labels[label] = i  # an option value wins a label clash, as in the original
+            else:
+                labels.setdefault(label, i)
+        self._dom = Dom(raw["segments"], labels, raw["hasSearchBar"])
+        self.state.view = view_of_url(self._page.url)
