@@ -7,6 +7,8 @@ from typing import Any
 from agentgym.environments.webshop import vocab
 from agentgym.environments.webshop.catalog import CATEGORY_SEP, Draws, price_tag
 
+COLLECTION = "Part of the {brand} {query} collection."
+"""The first sentence of every description: it makes the product's query searchable."""
 DESCRIPTION_SENTENCES = (
     "The {brand} {noun}: {a1} and {a2}, made for {use}.",
     "Designed for {use}. Key features: {a1} and {a2}.",
@@ -79,13 +81,14 @@ def make_product(draws: Draws, department: int, asin: str) -> tuple[dict[str, An
     )
 
     fill = {
+        "query": kind.query,
         "brand": brand,
         "noun": kind.noun.lower(),
         "use": use,
         "a1": attributes[0],
         "a2": attributes[-1],
     }
-    sentences = draws.subset(DESCRIPTION_SENTENCES, 2 + draws.below(3))
+    sentences = [COLLECTION, *draws.subset(DESCRIPTION_SENTENCES, 2 + draws.below(3))]
     description = " ".join(s.format(**fill) for s in sentences)
     bullets = [f"{a.upper()} - {draws.pick(BULLET_ENDINGS)}" for a in attributes]
 

@@ -74,7 +74,8 @@ class Page:
 
     @property
     def text(self) -> str:
-        """The observation: visible texts, stripped, joined by `` [SEP] `` (as a browser sees them)."""
+        """The observation: the visible texts, stripped (as a browser shows them), joined by
+        `` [SEP] ``."""
         return SEP.join(s.strip() for s in self.segments if s.strip())
 
 

@@ -13,9 +13,9 @@ from agentgym.environments.webshop.loader import load_catalog, load_original, wr
 from agentgym.exceptions import ConfigError
 
 SCHEMA = {
-    "asin", "name", "Title", "category", "query", "product_category", "Description", "BulletPoints",
-    "Attributes", "options", "option_to_image", "pricing", "Price", "Reviews", "Rating", "MainImage",
-    "instruction_text", "instruction_attributes",
+    "asin", "name", "Title", "category", "query", "product_category", "Description",
+    "BulletPoints", "Attributes", "options", "option_to_image", "pricing", "Price", "Reviews",
+    "Rating", "MainImage", "instruction_text", "instruction_attributes",
 }  # fmt: skip
 
 
@@ -120,14 +120,15 @@ def test_original_human_goals_and_reviews(tmp_path):
 
 
 def test_loader_drops_bad_and_duplicate_asins_and_parses_prices(tmp_path):
+    rest = {"category": "home", "query": "mug", "product_category": "c"}
     raw = [
         {"asin": "B0AAAAAAA1", "name": "Tee", "category": "fashion", "query": " Tees ",
          "product_category": "Clothing", "pricing": "$12.50 - $20.00", "images": ["x"],
          "customization_options": {"Color": [{"value": "Navy/White"}], "Size": None}},
-        {"asin": "B0AAAAAAA1", "name": "dup", "category": "fashion", "query": "t", "product_category": "c"},
-        {"asin": "nan", "name": "bad", "category": "fashion", "query": "t", "product_category": "c"},
-        {"asin": "B0TOOLONG123", "name": "bad", "category": "fashion", "query": "t", "product_category": "c"},
-        {"asin": "B0AAAAAAA2", "name": "Mug", "category": "home", "query": "mug", "product_category": "c"},
+        {"asin": "B0AAAAAAA1", "name": "dup", **rest},
+        {"asin": "nan", "name": "bad", **rest},
+        {"asin": "B0TOOLONG123", "name": "bad", **rest},
+        {"asin": "B0AAAAAAA2", "name": "Mug", **rest},
     ]  # fmt: skip
     (tmp_path / "p.json").write_text(json.dumps(raw))
     (tmp_path / "a.json").write_text(json.dumps({"B0AAAAAAA1": {"attributes": ["soft"]}}))

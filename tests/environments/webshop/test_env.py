@@ -31,7 +31,7 @@ def test_expert_buys_the_target_with_its_options_on_500_goals(env):
     for task_id in range(500):
         obs, info = start(env, task_id, split="train")
         while info["page"] != "done":
-            obs, reward, terminated, truncated, info = env.step(env.unwrapped.expert_action())
+            obs, reward, _, truncated, info = env.step(env.unwrapped.expert_action())
             assert not info["invalid_action"] and not truncated, (task_id, obs)
         assert reward == 1.0 and info["won"], (task_id, info["reward_info"])
         goal = env.unwrapped.state.goal
@@ -89,7 +89,7 @@ def test_observation_format_and_page_flow(env, store):
 def test_options_are_kept_through_sub_pages_and_reset_by_results(env, store):
     shop, goals = store
     goal = goals.goal("test", 0)
-    obs, info = start(env)
+    start(env)
     env.step(f"search[{shop.product(goal['asin'])['Title']}]")
     env.step(f"click[{goal['asin']}]")
     name, value = next(iter(goal["goal_options"].items()))
@@ -113,7 +113,7 @@ def test_bad_input_is_flagged_and_changes_nothing(env):
         ("click[buy now]", "there is no 'buy now' to click"),
         ("buy the deodorant", "is not an action"),
     ]:
-        obs, reward, terminated, truncated, info = env.step(action)
+        obs, reward, terminated, _, info = env.step(action)
         assert info["invalid_action"] and reward == 0.0 and not terminated, action
         message, shown = obs.split("\n", 1)
         assert message.startswith("Invalid action: ") and why in message and shown == page
@@ -130,7 +130,7 @@ def test_long_queries_are_capped_and_punctuation_only_finds_nothing(env, store):
     words = [f"word{i}" for i in range(500)]
     assert query_words(" ".join(words) + " deodorant") == words[:MAX_QUERY_TERMS]
     start(env)
-    long_query = " ".join(["deodorant"] + words)[:4000]
+    long_query = " ".join(["deodorant", *words])[:4000]
     obs, _, _, _, info = env.step(f"search[{long_query}]")
     assert not info["invalid_action"] and info["page"] == "results"
     env.step("click[back to search]")

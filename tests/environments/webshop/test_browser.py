@@ -1,0 +1,79 @@
+"""Web mode in a real Chromium: the same pages and rewards as text mode."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import agentgym
+from agentgym.environments.webshop.browser import browser_available
+from agentgym.testing import check_env, require_backend
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def envs(store_kwargs):
+    require_backend(browser_available(), "playwright or /usr/bin/chromium is missing")
+    text = agentgym.make("webshop", **store_kwargs)
+    browser = agentgym.make("webshop-browser", render_mode="png", **store_kwargs)
+    yield text, browser
+    browser.close()
+    text.close()
+
+
+def script(goal_index: int, goal: dict, search: str, results_admissible: list[str]) -> list[str]:
+    """Actions from the first results page: open the target (else the last product), choose
+    the goal's options (invalid on another product; skipped on every fourth goal, which buys
+    before choosing), buy. The first goals also page, open sub-pages and try bad input."""
+    target = f"click[{goal['asin'].lower()}]"
+    product = target if target in results_admissible else results_admissible[-1]
+    detour = {
+        0: ["click[Next >]", "click[< Prev]"],
+        1: [product, "click[Reviews]", "click[< Prev]", "click[< prev]"],
+        2: [product, "click[description]", "click[back to search]", search],
+        3: ["click[no such button]", "search[too late]"],
+        4: [product, "click[Features]", "click[< prev]", "click[< prev]"],
+    }.get(goal_index, [])
+    options = [] if goal_index % 4 == 3 else [f"click[{v}]" for v in goal["goal_options"].values()]
+    return [*detour, product, *options, "click[buy now]"]
+
+
+def test_text_and_browser_visit_the_same_pages_and_give_the_same_rewards(envs):
+    text, browser = envs
+    shop = text.unwrapped.shop
+    rewards, pages = [], set()
+
+    def both(action: str) -> tuple:
+        out = text.step(action)
+        assert json.dumps(out) == json.dumps(browser.step(action)), (goal_index, action, out[0])
+        pages.add(out[4]["page"])
+        return out
+
+    for goal_index in range(30):
+        options = {"split": "test", "task_id": goal_index}
+        first = text.reset(seed=goal_index, options=options)
+        assert json.dumps(first) == json.dumps(browser.reset(seed=goal_index, options=options))
+        goal = text.unwrapped.state.goal
+        search = f"search[{shop.product(goal['asin'])['query']}]"
+        if goal_index % 10 == 5:
+            assert both("search[]")[4]["invalid_action"]
+        out = both(search)
+        for action in script(goal_index, goal, search, out[4]["admissible_actions"]):
+            out = both(action)
+        assert out[2], "the episode ends with Buy Now"
+        rewards.append(out[1])
+    assert pages == {"search", "results", "item", "item_sub", "done"}
+    assert len(set(rewards)) > 3 and 1.0 in rewards, rewards
+
+
+def test_render_returns_a_png_screenshot(envs):
+    _, browser = envs
+    browser.reset(seed=0, options={"split": "test", "task_id": 1})
+    png = browser.render()
+    assert isinstance(png, bytes) and png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
+
+
+def test_conformance_in_the_browser(envs, store_kwargs):
+    check_env("webshop-browser", episodes=1, max_steps=6, **store_kwargs)
