@@ -6,11 +6,12 @@ per env, and shopped in headless Chromium:
 
 - Observation: the rendered page's visible text nodes, stripped and joined by
   `` [SEP] ``: the text env's observation of the same page.
-- Actions: the same grammar, performed for real: ``search[query]`` clicks the
-  search box, types the query key by key and clicks Search;
-  ``click[label]`` clicks the button, product link or option radio whose text
-  (value, for options) is ``label``. Validity and admissible actions come from
-  the page's DOM.
+- Actions: the same grammar, performed for real with mouse and keyboard events
+  (Chromium's input pipeline, not synthetic DOM events): ``search[query]``
+  clicks the search box, types the query key by key and clicks Search;
+  ``click[label]`` scrolls to the button, product link or option radio whose
+  text (value, for options) is ``label`` and clicks its centre. Validity and
+  admissible actions come from the page's DOM.
 - Reward: what the server computed when the browser posted Buy Now.
 - ``state_key``: from the page's URL, which holds the whole view.
 - Render modes: ``"png"`` (``render()`` returns a PNG screenshot of the page,
@@ -61,6 +62,16 @@ _SNAPSHOT_JS = """
   const clickables = [...document.querySelectorAll(selector)].map((el) =>
     el.matches('input') ? [el.value, true] : [el.textContent.trim().toLowerCase(), false]);
   return {segments, clickables, hasSearchBar: document.querySelector('#search_input') !== null};
+}
+"""
+
+
+_CENTRE_JS = """
+([selector, nth]) => {
+  const el = document.querySelectorAll(selector)[nth];
+  el.scrollIntoView({block: 'center'});
+  const box = el.getBoundingClientRect();
+  return [box.x + box.width / 2, box.y + box.height / 2];
 }
 """
 
@@ -165,14 +176,14 @@ class WebShopBrowserEnv(WebShopEnv):
             return f"Invalid action: {outcome}\n{dom.text}", 0.0, False, False, info
         verb, arg = outcome
         page = self._page
+        if verb == "search":
+            self._click("#search_input", 0)
+            page.keyboard.type(arg)
+            target: tuple[str, int] = ("#search_button", 0)
+        else:
+            target = (CLICKABLE, dom.labels[arg])
         with page.expect_navigation():
-            if verb == "search":
-                box = page.locator("#search_input")
-                box.click()
-                box.press_sequentially(arg)
-                page.locator("#search_button").click()
-            else:
-                page.locator(CLICKABLE).nth(dom.labels[arg]).click()
+            self._click(*target)
         self._observe()
         s, dom = self.state, self._dom
         if s.view.page != "done":
@@ -216,6 +227,11 @@ class WebShopBrowserEnv(WebShopEnv):
             self._page.set_default_timeout(15_000)
         self._page.goto(self.server.base_url + view_url(self._sid, view))
         self._observe()
+
+    def _click(self, selector: str, nth: int) -> None:
+        """A real mouse click on the centre of the nth element matching ``selector``."""
+        x, y = self._page.evaluate(_CENTRE_JS, [selector, nth])
+        self._page.mouse.click(x, y)
 
     def _observe(self) -> None:
         raw = self._page.evaluate(_SNAPSHOT_JS, CLICKABLE)

@@ -112,10 +112,10 @@ class Catalog:
         """The index of the product with this ASIN (any case), or None."""
         raise NotImplementedError
 
-    def documents(self) -> Iterator[tuple[int, str]]:
-        """``(index, text)`` for every product: what the search index holds."""
+    def items(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        """``(index, product)`` for every product, without filling the product cache."""
         for i in range(len(self)):
-            yield i, search_text(self.product(i))
+            yield i, self.product(i)
 
 
 def search_text(product: dict[str, Any]) -> str:
@@ -162,6 +162,10 @@ class SyntheticCatalog(Catalog):
 
     def product(self, index: int) -> dict[str, Any]:
         return self._make(index)[0]
+
+    def items(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        for i in range(self.size):
+            yield i, self._generate(i)[0]
 
     def price(self, index: int) -> float:
         return self._make(index)[1]

@@ -87,6 +87,7 @@ class WebShopEnv(TextEnv):
         self.shop, self.goals = open_store(self.config)
         self.splits = dict(self.goals.splits)
         self.state = WebShopState(self.goals.goal("train", 0))
+        self._shown: Page | None = None
 
     # -- the contract ---------------------------------------------------------------
 
@@ -145,8 +146,12 @@ class WebShopEnv(TextEnv):
     # -- helpers --------------------------------------------------------------------
 
     def _page(self) -> Page:
+        """The page the shopper is on (kept until the view or the goal changes)."""
         s = self.state
-        return self.shop.page(s.view, s.instruction, s.reward)
+        shown = self._shown
+        if shown is None or shown.view != s.view or shown.instruction != s.instruction:
+            shown = self._shown = self.shop.page(s.view, s.instruction, s.reward)
+        return shown
 
     def _info(self, has_search_bar: bool, labels: Iterable[str], invalid: bool) -> dict[str, Any]:
         s = self.state

@@ -18,13 +18,15 @@ else ``~/.cache/agentgym``.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any, NamedTuple
 
-from agentgym.environments.webshop.catalog import Catalog
+from agentgym.environments.webshop.catalog import Catalog, search_text
 from agentgym.exceptions import require
 
 SEARCH_RETURN_N = 50
@@ -106,11 +108,30 @@ def _schema():  # -> tantivy.Schema
     builder = tantivy.SchemaBuilder()
     builder.add_text_field("contents", stored=False, tokenizer_name=ANALYZER, index_option="freq")
     builder.add_integer_field("id", stored=False, fast=True, indexed=False)
+    builder.add_bytes_field("listing", stored=True, indexed=False, fast=False)
     return builder.build()
 
 
+class Hit(NamedTuple):
+    """A search result: the product's catalog index and where its listing is stored."""
+
+    index: int
+    address: Any  # tantivy.DocAddress
+
+
+class Listing(NamedTuple):
+    """A product as the results page lists it."""
+
+    asin: str
+    title: str
+    price: str
+
+
 class SearchEngine:
-    """A tantivy index of a catalog; :meth:`search` returns product indexes, best first.
+    """A tantivy index of a catalog; :meth:`search` returns the best hits, best first.
+
+    Each indexed product also stores its listing (ASIN, title, price tag), so a results
+    page needs no product from the catalog.
 
     Example:
         >>> import tempfile
@@ -118,8 +139,8 @@ class SearchEngine:
         >>> catalog = SyntheticCatalog(1000, seed=0)
         >>> engine = SearchEngine.open_or_build(catalog, tempfile.mkdtemp())
         >>> hits = engine.search(catalog.product(7)["Title"])
-        >>> 7 in hits[:10], len(hits) <= SEARCH_RETURN_N
-        (True, True)
+        >>> hits[0].index, engine.listing(hits[0]).asin == catalog.product(7)["asin"]
+        (7, True)
     """
 
     def __init__(self, path: Path) -> None:
@@ -129,6 +150,7 @@ class SearchEngine:
         self._index.register_tokenizer(ANALYZER, _analyzer())
         self._searcher = self._index.searcher()
         self.search = functools.lru_cache(maxsize=1024)(self._search)
+        self._listings: dict[int, Listing] = {}
 
     @classmethod
     def open_or_build(cls, catalog: Catalog, cache_dir: str | Path | None = None) -> SearchEngine:
@@ -139,13 +161,24 @@ class SearchEngine:
             build_index(catalog, path)
         return cls(path)
 
-    def _search(self, text: str) -> tuple[int, ...]:
+    def _search(self, text: str) -> tuple[Hit, ...]:
         words = query_words(text)
         if not words:
             return ()
         query = self._index.parse_query(" ".join(words), ["contents"])
-        hits = self._searcher.search(query, SEARCH_RETURN_N).hits
-        return tuple(self._searcher.fast_field_values("id", [address for _, address in hits]))
+        addresses = [address for _, address in self._searcher.search(query, SEARCH_RETURN_N).hits]
+        ids = self._searcher.fast_field_values("id", addresses)
+        return tuple(Hit(i, a) for i, a in zip(ids, addresses, strict=True))
+
+    def listing(self, hit: Hit) -> Listing:
+        """The stored ASIN, title and price tag of a hit (fetched on first use)."""
+        found = self._listings.get(hit.index)
+        if found is None:
+            if len(self._listings) >= 100_000:
+                self._listings.clear()
+            raw = self._searcher.doc(hit.address).get_first("listing")
+            found = self._listings[hit.index] = Listing(*json.loads(raw))
+        return found
 
 
 def build_index(catalog: Catalog, path: Path, heap_bytes: int = 256_000_000) -> None:
@@ -157,8 +190,11 @@ def build_index(catalog: Catalog, path: Path, heap_bytes: int = 256_000_000) -> 
         index = tantivy.Index(_schema(), path=str(tmp))
         index.register_tokenizer(ANALYZER, _analyzer())
         writer = index.writer(heap_size=heap_bytes, num_threads=1)
-        for i, text in catalog.documents():
-            writer.add_document(tantivy.Document(contents=text, id=i))
+        for i, product in catalog.items():
+            listing = json.dumps([product["asin"], product["Title"], product["Price"]]).encode()
+            writer.add_document(
+                tantivy.Document(contents=search_text(product), id=i, listing=listing)
+            )
         writer.commit()
         writer.wait_merging_threads()
         (tmp / "complete").write_text(catalog.content_hash)

@@ -28,7 +28,7 @@ from typing import Any
 
 from agentgym.environments.webshop.catalog import Catalog
 from agentgym.environments.webshop.reward import get_reward
-from agentgym.environments.webshop.search import SearchEngine
+from agentgym.environments.webshop.search import Hit, SearchEngine
 
 PRODUCT_WINDOW = 10
 """Products shown per results page."""
@@ -90,15 +90,15 @@ class Shop:
         >>> shop.page(View(), "buy a sofa").text
         'WebShop [SEP] Instruction: [SEP] buy a sofa [SEP] Search'
         >>> page = shop.page(View("results", query="sofa"), "buy a sofa")
-        >>> page.segments[2:5], len(page.data["products"])
+        >>> page.segments[2:5], len(page.data["listings"])
         (['Back to Search', 'Page 1 (Total results: 28)', 'Next >'], 10)
     """
 
     def __init__(self, catalog: Catalog, engine: SearchEngine) -> None:
         self.catalog, self.engine = catalog, engine
 
-    def results(self, query: str) -> tuple[int, ...]:
-        """Catalog indexes of the top hits for ``query``."""
+    def results(self, query: str) -> tuple[Hit, ...]:
+        """The top hits for ``query``."""
         return self.engine.search(query)
 
     def page(self, view: View, instruction: str, reward: float = 0.0) -> Page:
@@ -137,15 +137,11 @@ class Shop:
         if view.page_num * PRODUCT_WINDOW < len(hits):
             page.segments.append(NEXT_PAGE)
             page.targets["next >"] = replace(view, page_num=view.page_num + 1)
-        products = []
-        for index in shown:
-            product = self.catalog.product(index)
-            products.append(product)
-            page.segments += [product["asin"], product["Title"], product["Price"]]
-            page.targets[product["asin"].lower()] = View(
-                "item", view.query, view.page_num, product["asin"]
-            )
-        page.data = {"products": products, "total": len(hits)}
+        listings = [self.engine.listing(hit) for hit in shown]
+        for item in listings:
+            page.segments += [item.asin, item.title, item.price]
+            page.targets[item.asin.lower()] = View("item", view.query, view.page_num, item.asin)
+        page.data = {"listings": listings, "total": len(hits)}
 
     def _item_page(self, page: Page) -> None:
         view = page.view
