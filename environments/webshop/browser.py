@@ -201,6 +201,8 @@ class WebShopBrowserEnv(WebShopEnv):
     def _set_state(self, state: tuple[dict[str, Any], View, float, dict[str, Any] | None]) -> None:
         super()._set_state(state)
         s = self.state
+        if self._sid not in self.server.sessions:  # restored into an env that was never reset
+            self._sid = self.server.open_session(s.goal)
         session = self.server.sessions[self._sid]
         session.goal, session.reward, session.reward_info = s.goal, s.reward, s.reward_info
         session.done = s.view.page == "done"

@@ -22,8 +22,10 @@ import importlib.util
 import re
 from collections.abc import Callable
 
-from rapidfuzz import fuzz
-from rapidfuzz.utils import default_process
+from agentgym.exceptions import require
+
+fuzz = require("rapidfuzz.fuzz", extra="web")
+default_process = require("rapidfuzz.utils", extra="web").default_process
 
 
 def _words(text: str) -> tuple[str, ...]:

@@ -75,5 +75,20 @@ def test_render_returns_a_png_screenshot(envs):
     assert isinstance(png, bytes) and png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
 
 
+def test_snapshot_restores_into_a_fresh_browser_env(envs, store_kwargs):
+    _, browser = envs
+    browser.reset(seed=0, options={"split": "test", "task_id": 3})
+    browser.step(browser.unwrapped.expert_action())
+    browser.step(browser.unwrapped.expert_action())
+    snap = browser.unwrapped.snapshot()
+    expected = browser.step(browser.unwrapped.expert_action())
+    fresh = agentgym.make("webshop-browser", **store_kwargs)
+    try:
+        fresh.unwrapped.restore(snap)
+        assert json.dumps(fresh.unwrapped.step(fresh.unwrapped.expert_action())) == json.dumps(expected)
+    finally:
+        fresh.close()
+
+
 def test_conformance_in_the_browser(envs, store_kwargs):
     check_env("webshop-browser", episodes=1, max_steps=6, **store_kwargs)
