@@ -16,7 +16,7 @@ original page flow and reward.
   clickable of the page (buttons, product ASINs, option values), case-insensitive.
 - Admissible actions: every ``click[label]`` of the page, lowercased as the
   original's clickables; on the search page one ``search[...]`` of the
-  instruction itself (any query is valid there).
+  instruction without its price clause (any query is valid there).
 - Reward: 0 until Buy Now, then :func:`.reward.get_reward` (0..1). ``won``
   when it is 1.0. The episode ends at Buy Now or after ``max_steps`` (15).
 - ``info`` adds ``page`` (search, results, item, item_sub, done) and, after a

@@ -246,10 +246,20 @@ def interpret(action: str, has_search_bar: bool, labels: Collection[str]) -> tup
 
 def admissible(has_search_bar: bool, labels: Iterable[str], instruction: str) -> list[str]:
     """The actions listed as admissible: every ``click[label]``; on the search page one
-    search, for the instruction itself (any ``search[...]`` is valid there)."""
+    search, for the instruction without its price clause (any ``search[...]`` is valid there).
+
+    Example:
+        >>> admissible(True, [], "i need a red sofa, and price lower than 300.00 dollars")
+        ['search[i need a red sofa]']
+        >>> admissible(False, ["back to search", "b0abcdef12"], "i need a red sofa")
+        ['click[back to search]', 'click[b0abcdef12]']
+    """
     if has_search_bar:
-        return [f"search[{instruction}]"]
+        return [f"search[{_PRICE_CLAUSE.sub('', instruction)}]"]
     return [f"click[{label}]" for label in labels]
+
+
+_PRICE_CLAUSE = re.compile(r",? and price lower than [\d.]+ dollars$")
 
 
 _ACTION = re.compile(r"^(search|click)\[(.*)\]$", re.IGNORECASE | re.DOTALL)

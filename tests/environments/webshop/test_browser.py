@@ -85,7 +85,9 @@ def test_snapshot_restores_into_a_fresh_browser_env(envs, store_kwargs):
     fresh = agentgym.make("webshop-browser", **store_kwargs)
     try:
         fresh.unwrapped.restore(snap)
-        assert json.dumps(fresh.unwrapped.step(fresh.unwrapped.expert_action())) == json.dumps(expected)
+        assert json.dumps(fresh.unwrapped.step(fresh.unwrapped.expert_action())) == json.dumps(
+            expected
+        )
     finally:
         fresh.close()
 

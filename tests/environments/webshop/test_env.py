@@ -42,7 +42,9 @@ def test_observation_format_and_page_flow(env, store):
     obs, info = start(env)
     instruction = info["task"]
     assert obs == f"WebShop [SEP] Instruction: [SEP] {instruction} [SEP] Search"
-    assert info["admissible_actions"] == [f"search[{instruction}]"] and info["page"] == "search"
+    assert info["page"] == "search" and "and price lower than" in instruction
+    without_price = instruction[: instruction.index(", and price lower than")]
+    assert info["admissible_actions"] == [f"search[{without_price}]"]
 
     obs, _, _, _, info = env.step("search[Aluminum FREE deodorant]")
     parts = obs.split(" [SEP] ")
