@@ -24,7 +24,7 @@ import agentgym
 
 
 def play(env: object, task: int, policy: str, rng: np.random.Generator) -> float:
-    obs, info = env.reset(seed=task, options={"split": "test", "task_id": task})
+    _, info = env.reset(seed=task, options={"split": "test", "task_id": task})
     reward, done = 0.0, False
     while not done:
         if policy == "expert":
@@ -32,7 +32,7 @@ def play(env: object, task: int, policy: str, rng: np.random.Generator) -> float
         else:
             actions = info["admissible_actions"]
             action = actions[int(rng.integers(len(actions)))]
-        obs, reward, terminated, truncated, info = env.step(action)
+        _, reward, terminated, truncated, info = env.step(action)
         done = terminated or truncated
     return reward
 
@@ -49,8 +49,9 @@ def main() -> None:
             for policy in ("expert", "random"):
                 rewards = [play(env, task, policy, rng) for task in range(args.goals)]
                 wins = sum(r == 1.0 for r in rewards) / len(rewards)
+                mean = statistics.fmean(rewards)
                 print(f"{products:>9,} products, {policy:>6}: success {wins:.1%}, "
-                      f"mean reward {statistics.fmean(rewards):.3f} over {len(rewards)} test goals")  # fmt: skip
+                      f"mean reward {mean:.3f} over {len(rewards)} test goals")  # fmt: skip
             env.close()
 
 

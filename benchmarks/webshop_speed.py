@@ -65,7 +65,8 @@ def build(products: int, cache_dir: str) -> None:
     build_s = time.perf_counter() - start
     size_mb = sum(f.stat().st_size for f in engine.path.iterdir()) / 1e6
     print(f"index build, {products:,} products: {build_s:.1f} s "
-          f"(baseline, generating them only: {generate_s:.1f} s; ratio {build_s / generate_s:.2f}); "
+          f"(baseline, generating them only: {generate_s:.1f} s; "
+          f"ratio {build_s / generate_s:.2f}); "
           f"index {size_mb:.0f} MB on disk; RSS {before:.0f} MB before, {rss_mb():.0f} MB after, "
           f"peak {peak_rss_mb():.0f} MB")  # fmt: skip
 
@@ -98,7 +99,7 @@ def text_steps(products: int, cache_dir: str, episodes: int) -> None:
     long, long_bare, short, short_bare, click, guess_step = (Timer() for _ in range(6))
     n_test = env.unwrapped.splits["test"]
     for task in range(episodes):
-        obs, info = env.reset(seed=task, options={"split": "test", "task_id": task % n_test})
+        _, info = env.reset(seed=task, options={"split": "test", "task_id": task % n_test})
         goal = env.unwrapped.state.goal
         # distinct texts, so the query cache never hits: the instruction (about 20 words)
         # and an agent-style query (the product type and one attribute, 3-5 words)
@@ -108,7 +109,7 @@ def text_steps(products: int, cache_dir: str, episodes: int) -> None:
             with bare_timer:
                 shop.engine._search(query)
             with step_timer:
-                obs, _, _, _, info = env.step(f"search[{query}]")
+                _, _, _, _, info = env.step(f"search[{query}]")
             env.step("click[back to search]")
         env.step(f"search[{info['task']}]")
         paging = (
@@ -139,7 +140,8 @@ def text_steps(products: int, cache_dir: str, episodes: int) -> None:
               f"{ms(step_timer.wall) / ms(bare_timer.wall):.2f})")  # fmt: skip
     print(
         f"click step: {click} over {len(click.wall)} clicks (baseline, GuessNumber step: "
-        f"{guess_step}; wall ratio {ms(click.wall) / ms(guess_step.wall):.1f}); RSS {rss_mb():.0f} MB"
+        f"{guess_step}; wall ratio {ms(click.wall) / ms(guess_step.wall):.1f}); "
+        f"RSS {rss_mb():.0f} MB"
     )
     env.close()
 
@@ -162,7 +164,8 @@ def browser_steps(products: int, cache_dir: str, episodes: int) -> None:
                 start = time.perf_counter()
                 page.goto(page.url)
                 navigations.append(time.perf_counter() - start)
-    print(f"browser step, {products:,} products: click p50 {ms(clicks):.0f} ms (p95 {ms(clicks, 0.95):.0f}), "
+    print(f"browser step, {products:,} products: click p50 {ms(clicks):.0f} ms "
+          f"(p95 {ms(clicks, 0.95):.0f}), "
           f"search p50 {ms(searches):.0f} ms typing the title key by key "
           f"(baseline, page.goto of the same page: p50 {ms(navigations):.0f} ms; "
           f"click ratio {ms(clicks) / ms(navigations):.2f})")  # fmt: skip
