@@ -141,12 +141,16 @@ class Dom:
 class WebShopBrowserEnv(WebShopEnv):
     """WebShop in headless Chromium; see the module docstring for the card.
 
-    Example:
-        >>> import tempfile
-        >>> env = WebShopBrowserEnv(cache_dir=tempfile.mkdtemp())  # doctest: +SKIP
+    Example (not run as a doctest: it needs Chromium; ``tests/environments/webshop/
+    test_browser.py`` runs the same in CI):
+
+        >>> env = WebShopBrowserEnv(render_mode="png")  # doctest: +SKIP
         >>> obs, info = env.reset(seed=0, options={"split": "test", "task_id": 0})  # doctest: +SKIP
         >>> obs.split(" [SEP] ")[0], info["page"]  # doctest: +SKIP
         ('WebShop', 'search')
+        >>> env.render()[:4]  # doctest: +SKIP
+        b'\x89PNG'
+        >>> env.close()  # doctest: +SKIP
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "png"]}

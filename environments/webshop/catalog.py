@@ -121,9 +121,7 @@ class Catalog:
 def search_text(product: dict[str, Any]) -> str:
     """A product's indexed text, as the original's index: title, description, first
     feature and the option lists, lowercased."""
-    options = ", and ".join(
-        f"{name}: {', '.join(values)}" for name, values in product["options"].items()
-    )
+    options = ", and ".join(f"{name}: {', '.join(values)}" for name, values in product["options"].items())
     first_bullet = product["BulletPoints"][0] if product["BulletPoints"] else ""
     return " ".join([product["Title"], product["Description"], first_bullet, options]).lower()
 
@@ -192,17 +190,13 @@ class SyntheticCatalog(Catalog):
             raise IndexError(f"product {index} is outside the catalog (0..{self.size - 1})")
         from agentgym.environments.webshop.generate import make_product
 
-        return make_product(
-            Draws(self.seed, index), index % len(vocab.DEPARTMENTS), self.asin(index)
-        )
+        return make_product(Draws(self.seed, index), index % len(vocab.DEPARTMENTS), self.asin(index))
 
 
 class ListCatalog(Catalog):
     """Products held in a list (what :mod:`.loader` reads from the original files)."""
 
-    def __init__(
-        self, products: list[dict[str, Any]], prices: list[float], content_hash: str
-    ) -> None:
+    def __init__(self, products: list[dict[str, Any]], prices: list[float], content_hash: str) -> None:
         self._products, self._prices = products, prices
         self._by_asin = {p["asin"].upper(): i for i, p in enumerate(products)}
         self.content_hash = content_hash

@@ -62,7 +62,8 @@ class WebShopEnv(TextEnv):
 
     Example:
         >>> import tempfile
-        >>> env = WebShopEnv(cache_dir=tempfile.mkdtemp())
+        >>> cache = tempfile.TemporaryDirectory()
+        >>> env = WebShopEnv(cache_dir=cache.name)
         >>> obs, info = env.reset(seed=0, options={"split": "test", "task_id": 0})
         >>> obs.startswith("WebShop [SEP] Instruction: [SEP] ")
         True
@@ -70,6 +71,7 @@ class WebShopEnv(TextEnv):
         ...     obs, reward, terminated, truncated, info = env.step(env.expert_action())
         >>> reward, info["won"]
         (1.0, True)
+        >>> env.close(); cache.cleanup()
     """
 
     data_version = "1"
@@ -81,9 +83,7 @@ class WebShopEnv(TextEnv):
         except ValidationError as err:
             first = err.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "arguments"
-            raise ConfigError(
-                f"invalid WebShop arguments {store!r}: {where}: {first['msg']}"
-            ) from err
+            raise ConfigError(f"invalid WebShop arguments {store!r}: {where}: {first['msg']}") from err
         self.shop, self.goals = open_store(self.config)
         self.splits = dict(self.goals.splits)
         self.state = WebShopState(self.goals.goal("train", 0))

@@ -107,9 +107,7 @@ def make_product(draws: Draws, department: int, asin: str) -> tuple[dict[str, An
     rating = f"{sum(r['score'] for r in reviews) / len(reviews):.1f}" if reviews else "N.A."
 
     wanted = draws.subset(own, 1 + draws.below(2)) + draws.subset(shared, draws.below(2))
-    instruction = draws.pick(vocab.INSTRUCTION_PATTERNS).format(
-        a=_phrase(wanted), query=kind.query, use=use
-    )
+    instruction = draws.pick(vocab.INSTRUCTION_PATTERNS).format(a=_phrase(wanted), query=kind.query, use=use)
 
     product = {
         "asin": asin,

@@ -82,10 +82,7 @@ def make_goal(
 def option_combinations(options: dict[str, list[str]]) -> list[dict[str, str]]:
     """Every way to choose one value per option, names sorted (the original's goal expansion)."""
     names = sorted(options)
-    return [
-        dict(zip(names, combo, strict=True))
-        for combo in itertools.product(*(options[n] for n in names))
-    ]
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(options[n] for n in names))]
 
 
 class Goals:
@@ -112,8 +109,7 @@ class SyntheticGoals(Goals):
         self.catalog, self.seed = catalog, seed
         n = len(catalog)
         self.splits = {
-            split: sum((n - r + 9) // 10 for r in residues)
-            for split, residues in SPLIT_RESIDUES.items()
+            split: sum((n - r + 9) // 10 for r in residues) for split, residues in SPLIT_RESIDUES.items()
         }
 
     def product_index(self, split: str, task_id: int) -> int:

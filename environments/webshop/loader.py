@@ -47,9 +47,7 @@ GOAL_SHUFFLE_SEED = 233
 def _read_json(path: str | Path) -> Any:
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(
-            f"WebShop data file {str(path)!r} does not exist; pass the path of a file you have"
-        )
+        raise ConfigError(f"WebShop data file {str(path)!r} does not exist; pass the path of a file you have")
     with path.open() as f:
         return json.load(f)
 
@@ -127,9 +125,7 @@ def load_catalog(
     prices = []
     for p in products:
         pricing = p["pricing"]
-        prices.append(
-            pricing[0] if len(pricing) == 1 else Draws("price", seed, p["asin"]).uniform(*pricing)
-        )
+        prices.append(pricing[0] if len(pricing) == 1 else Draws("price", seed, p["asin"]).uniform(*pricing))
     digest = hashlib.sha256()
     for path in (products_path, attributes_path):
         with Path(path).open("rb") as f:
@@ -167,9 +163,7 @@ def human_goals(
         for k, ins in enumerate(instructions.get(product["asin"], [])):
             if not ins["instruction_attributes"]:
                 continue
-            upper, price_text = price_bound(
-                catalog.price(index), Draws("goal", seed, product["asin"], k)
-            )
+            upper, price_text = price_bound(catalog.price(index), Draws("goal", seed, product["asin"], k))
             goals.append(
                 {
                     "asin": product["asin"],
@@ -195,16 +189,12 @@ def synthetic_goals(catalog: Catalog, seed: int) -> list[dict[str, Any]]:
             continue
         for k, combo in enumerate(option_combinations(product["options"])):
             goals.append(
-                make_goal(
-                    product, catalog.price(index), combo, Draws("goal", seed, product["asin"], k)
-                )
+                make_goal(product, catalog.price(index), combo, Draws("goal", seed, product["asin"], k))
             )
     return goals
 
 
-def write_original(
-    catalog: Catalog, folder: str | Path, limit: int | None = None
-) -> dict[str, Path]:
+def write_original(catalog: Catalog, folder: str | Path, limit: int | None = None) -> dict[str, Path]:
     """Write ``catalog`` (its first ``limit`` products) as the original's raw files.
 
     Writes ``items_shuffle.json``, ``items_ins_v2.json``, ``items_human_ins.json``

@@ -117,19 +117,13 @@ def builtin_nouns(text: str) -> list[str]:
     return [
         w
         for w in words
-        if re.search("[a-z]", w)
-        and w not in FUNCTION_WORDS
-        and w not in ADJECTIVES
-        and not w.endswith("ly")
+        if re.search("[a-z]", w) and w not in FUNCTION_WORDS and w not in ADJECTIVES and not w.endswith("ly")
     ]
 
 
 @functools.lru_cache(maxsize=1)
 def _spacy_pipeline() -> Callable[[str], object] | None:
-    if (
-        importlib.util.find_spec("spacy") is None
-        or importlib.util.find_spec("en_core_web_sm") is None
-    ):
+    if importlib.util.find_spec("spacy") is None or importlib.util.find_spec("en_core_web_sm") is None:
         return None
     import spacy
 

@@ -45,18 +45,14 @@ def get_type_reward(purchased_product: dict[str, Any], goal: dict[str, Any]) -> 
         1.0
     """
     query_match = purchased_product["query"] == goal["query"]
-    purchased_levels = {
-        x.strip() for x in purchased_product["product_category"].split(CATEGORY_SEP)
-    }
+    purchased_levels = {x.strip() for x in purchased_product["product_category"].split(CATEGORY_SEP)}
     goal_levels = {x.strip() for x in goal["product_category"].split(CATEGORY_SEP)}
     category_match = len(purchased_levels & goal_levels) >= 2
 
     purchased_nouns = set(type_nouns(purchased_product["name"]))
     desired_nouns = type_nouns(goal["name"])
-    if desired_nouns:
-        title_score = len(purchased_nouns & set(desired_nouns)) / len(desired_nouns)
-    else:
-        title_score = 0.2
+    overlap = len(purchased_nouns & set(desired_nouns))
+    title_score = overlap / len(desired_nouns) if desired_nouns else 0.2
 
     r_type = 1.0
     if not (query_match or category_match or title_score > 0.2):
@@ -81,9 +77,7 @@ def _in_text(product: dict[str, Any], needle: str) -> bool:
     )
 
 
-def get_attribute_reward(
-    purchased_product: dict[str, Any], goal: dict[str, Any]
-) -> tuple[float, int]:
+def get_attribute_reward(purchased_product: dict[str, Any], goal: dict[str, Any]) -> tuple[float, int]:
     """``(r_att, n_attr)``: the share and number of goal attributes the product has.
 
     Example:
@@ -96,8 +90,7 @@ def get_attribute_reward(
     matches = 0
     for g_attr in goal_attrs:
         in_attributes = any(
-            fuzzy_score(p_attr, g_attr) > MATCH_THRESHOLD
-            for p_attr in purchased_product["Attributes"]
+            fuzzy_score(p_attr, g_attr) > MATCH_THRESHOLD for p_attr in purchased_product["Attributes"]
         )
         if in_attributes or _in_text(purchased_product, g_attr):
             matches += 1

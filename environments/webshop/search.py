@@ -137,10 +137,12 @@ class SearchEngine:
         >>> import tempfile
         >>> from agentgym.environments.webshop.catalog import SyntheticCatalog
         >>> catalog = SyntheticCatalog(1000, seed=0)
-        >>> engine = SearchEngine.open_or_build(catalog, tempfile.mkdtemp())
+        >>> cache = tempfile.TemporaryDirectory()
+        >>> engine = SearchEngine.open_or_build(catalog, cache.name)
         >>> hits = engine.search(catalog.product(7)["Title"])
         >>> hits[0].index, engine.listing(hits[0]).asin == catalog.product(7)["asin"]
         (7, True)
+        >>> cache.cleanup()
     """
 
     def __init__(self, path: Path) -> None:
@@ -192,9 +194,7 @@ def build_index(catalog: Catalog, path: Path, heap_bytes: int = 256_000_000) -> 
         writer = index.writer(heap_size=heap_bytes, num_threads=1)
         for i, product in catalog.items():
             listing = json.dumps([product["asin"], product["Title"], product["Price"]]).encode()
-            writer.add_document(
-                tantivy.Document(contents=search_text(product), id=i, listing=listing)
-            )
+            writer.add_document(tantivy.Document(contents=search_text(product), id=i, listing=listing))
         writer.commit()
         writer.wait_merging_threads()
         (tmp / "complete").write_text(catalog.content_hash)

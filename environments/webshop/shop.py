@@ -86,12 +86,14 @@ class Shop:
         >>> import tempfile
         >>> from agentgym.environments.webshop.catalog import SyntheticCatalog
         >>> catalog = SyntheticCatalog(1000, seed=0)
-        >>> shop = Shop(catalog, SearchEngine.open_or_build(catalog, tempfile.mkdtemp()))
+        >>> cache = tempfile.TemporaryDirectory()
+        >>> shop = Shop(catalog, SearchEngine.open_or_build(catalog, cache.name))
         >>> shop.page(View(), "buy a sofa").text
         'WebShop [SEP] Instruction: [SEP] buy a sofa [SEP] Search'
         >>> page = shop.page(View("results", query="sofa"), "buy a sofa")
         >>> page.segments[2:5], len(page.data["listings"])
         (['Back to Search', 'Page 1 (Total results: 28)', 'Next >'], 10)
+        >>> cache.cleanup()
     """
 
     def __init__(self, catalog: Catalog, engine: SearchEngine) -> None:

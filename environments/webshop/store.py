@@ -33,9 +33,7 @@ class StoreConfig(BaseModel):
         "(default all).",
     )
     seed: int = Field(0, description="Seed of the synthetic catalog, its goals and price bounds.")
-    products_path: str | None = Field(
-        None, description="The original items_shuffle*.json, if used."
-    )
+    products_path: str | None = Field(None, description="The original items_shuffle*.json, if used.")
     attributes_path: str | None = Field(
         None, description="The original items_ins_v2*.json (with products_path)."
     )
@@ -51,13 +49,9 @@ class StoreConfig(BaseModel):
     @model_validator(mode="after")
     def _paths_together(self) -> StoreConfig:
         if (self.products_path is None) != (self.attributes_path is None):
-            raise ValueError(
-                "products_path and attributes_path go together: the original data needs both"
-            )
+            raise ValueError("products_path and attributes_path go together: the original data needs both")
         if self.products_path is None and (self.human_goals_path or self.reviews_path):
-            raise ValueError(
-                "human_goals_path and reviews_path need products_path and attributes_path"
-            )
+            raise ValueError("human_goals_path and reviews_path need products_path and attributes_path")
         return self
 
 

@@ -86,8 +86,7 @@ BEAUTY = Department(
                     "cedar & patchouli, eucalyptus mint"
                 ),
                 "size": _t(
-                    "2.6 ounce (pack of 1), 3 ounce (pack of 1), 2.65 ounce (pack of 2), "
-                    "travel set (4-pack)"
+                    "2.6 ounce (pack of 1), 3 ounce (pack of 1), 2.65 ounce (pack of 2), travel set (4-pack)"
                 ),
             },
             (5.0, 30.0),
@@ -102,8 +101,7 @@ BEAUTY = Department(
             {
                 "scent": _t("tea tree, argan oil, coconut milk, rosemary mint, unscented"),
                 "size": _t(
-                    "8 fl oz (pack of 1), 16 fl oz (pack of 1), 33.8 fl oz (pack of 1), "
-                    "16 fl oz (pack of 2)"
+                    "8 fl oz (pack of 1), 16 fl oz (pack of 1), 33.8 fl oz (pack of 1), 16 fl oz (pack of 2)"
                 ),
             },
             (6.0, 45.0),
@@ -136,9 +134,7 @@ BEAUTY = Department(
             _t("Long Straight, Wavy, Synthetic, Human Hair, Natural Looking"),
             _t("natural looking, clip in, heat resistant, easy to apply, human hair"),
             {
-                "color": _t(
-                    "natural black, dark brown, ash blonde, auburn, honey blonde, ombre grey"
-                ),
+                "color": _t("natural black, dark brown, ash blonde, auburn, honey blonde, ombre grey"),
                 "size": _t("16 inch, 20 inch, 24 inch"),
             },
             (12.0, 90.0),
@@ -151,9 +147,7 @@ BEAUTY = Department(
             _t("Gel, Quick Dry, Non Toxic, Glitter, Chip Resistant"),
             _t("quick dry, non toxic, chip resistant, long lasting shine, gel polish"),
             {
-                "color": _t(
-                    "cherry red, soft pink, midnight navy, pearl white, gold glitter, sage green"
-                ),
+                "color": _t("cherry red, soft pink, midnight navy, pearl white, gold glitter, sage green"),
                 "size": _t("0.5 fl oz, 6 count, 12 count"),
             },
             (4.0, 35.0),
@@ -218,8 +212,7 @@ FOOD = Department(
             _t("high protein, low sugar, plant based, gluten free, individually wrapped"),
             {
                 "flavor": _t(
-                    "chocolate peanut butter, cookies & cream, birthday cake, "
-                    "salted caramel, almond coconut"
+                    "chocolate peanut butter, cookies & cream, birthday cake, salted caramel, almond coconut"
                 ),
                 "size": _t("12 count (pack of 1), 1.8 ounce (pack of 12), 24 count"),
             },
@@ -246,9 +239,7 @@ FOOD = Department(
             _t("Caffeine Free, Organic, Calming, Detox, Sleep"),
             _t("caffeine free, usda organic, non gmo, calming blend, compostable bags"),
             {
-                "flavor": _t(
-                    "chamomile, peppermint, lemon ginger, hibiscus berry, rooibos vanilla"
-                ),
+                "flavor": _t("chamomile, peppermint, lemon ginger, hibiscus berry, rooibos vanilla"),
                 "size": _t("20 count (pack of 6), 40 count, 100 count"),
             },
             (5.0, 30.0),
@@ -547,8 +538,7 @@ ELECTRONICS = Department(
             _t("-, with Charging Case"),
             _t("Bluetooth 5.3, Noise Cancelling, Sport, Waterproof, True Wireless"),
             _t(
-                "noise cancelling, long battery life, water resistant, wireless charging, "
-                "built in microphone"
+                "noise cancelling, long battery life, water resistant, wireless charging, built in microphone"
             ),
             {"color": COLORS_TECH[:5]},
             (15.0, 150.0),
@@ -582,10 +572,7 @@ ELECTRONICS = Department(
             "Portable Audio & Video > Portable Speakers",
             _t("-, Portable"),
             _t("Waterproof, Loud, Outdoor, Mini, Party"),
-            _t(
-                "water resistant, long battery life, stereo sound, wireless bluetooth, "
-                "built in microphone"
-            ),
+            _t("water resistant, long battery life, stereo sound, wireless bluetooth, built in microphone"),
             {"color": COLORS_TECH},
             (20.0, 160.0),
         ),

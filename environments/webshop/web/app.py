@@ -114,9 +114,7 @@ def create_app(shop: Shop, sessions: dict[str, Session]) -> FastAPI:
         if view.asin and shop.catalog.index_of(view.asin) is None:
             raise HTTPException(404, f"no product {view.asin!r}")
         page = shop.page(view, session.goal["instruction_text"], session.reward)
-        sub_urls = {
-            sub: view_url(sid, replace(view, page="item_sub", sub=sub)) for sub in SUB_PAGES
-        }
+        sub_urls = {sub: view_url(sid, replace(view, page="item_sub", sub=sub)) for sub in SUB_PAGES}
         html = templates.get_template(f"{view.page}.html").render(
             page=page,
             view=view,

@@ -25,12 +25,13 @@ class ShopServer:
     Example:
         >>> import tempfile, httpx
         >>> from agentgym.environments.webshop.store import StoreConfig, open_store
-        >>> shop, goals = open_store(StoreConfig(cache_dir=tempfile.mkdtemp()))
+        >>> cache = tempfile.TemporaryDirectory()
+        >>> shop, goals = open_store(StoreConfig(cache_dir=cache.name))
         >>> server = ShopServer(shop)
         >>> sid = server.open_session(goals.goal("test", 0))
         >>> "WebShop" in httpx.get(server.base_url + f"/{sid}").text
         True
-        >>> server.stop()
+        >>> server.stop(); cache.cleanup()
     """
 
     def __init__(self, shop: Shop, startup_timeout: float = 10.0) -> None:
