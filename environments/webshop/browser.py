@@ -19,16 +19,19 @@ per env, and shopped in headless Chromium:
 - Snapshots: native (the URL of the view; the browser navigates back to it).
 - Needs: ``playwright`` (the ``web`` extra) and a Chromium; by default Debian's
   ``/usr/bin/chromium`` (never ``playwright install``). One Chromium per
-  process is shared by all browser envs, each in its own browser context;
-  Playwright's sync API ties an env to the thread that made it.
+  thread is shared by the browser envs made in that thread, each in its own
+  browser context (Playwright's sync API ties an env to the thread that made
+  it; the rollout engine's thread workers make and step their envs in one thread).
 - Version history: v0, first release.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
+import threading
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -91,15 +94,18 @@ def browser_available() -> bool:
     return os.access(chromium_path(), os.X_OK)
 
 
-class _Chromium:
-    """The process's Playwright and headless Chromium, started on first use."""
+class _Chromium(threading.local):
+    """This thread's Playwright and headless Chromium, started on first use.
+
+    Per thread, because Playwright's sync API works only in the thread that started it
+    (the rollout engine steps envs in worker threads).
+    """
 
     playwright: Any = None
     browser: Any = None
 
-    @classmethod
-    def get(cls) -> Any:
-        if cls.browser is None or not cls.browser.is_connected():
+    def get(self) -> Any:
+        if self.browser is None or not self.browser.is_connected():
             sync_api = require("playwright.sync_api", extra="web")
             path = chromium_path()
             if not os.access(path, os.X_OK):
@@ -107,22 +113,25 @@ class _Chromium:
                     f"no Chromium at {path}",
                     hint="apt-get install chromium, or set AGENTGYM_CHROMIUM to a Chromium binary",
                 )
-            cls.playwright = cls.playwright or sync_api.sync_playwright().start()
-            cls.browser = cls.playwright.chromium.launch(
+            self.playwright = self.playwright or sync_api.sync_playwright().start()
+            self.browser = self.playwright.chromium.launch(
                 executable_path=path, args=list(CHROMIUM_ARGS), headless=True
             )
-        return cls.browser
+        return self.browser
 
-    @classmethod
-    def stop(cls) -> None:
-        if cls.browser is not None:
-            cls.browser.close()
-        if cls.playwright is not None:
-            cls.playwright.stop()
-        cls.browser = cls.playwright = None
+    def stop(self) -> None:
+        """Close this thread's browser and driver (those of other threads end with the
+        process: the Playwright driver closes its browsers when its pipe closes)."""
+        with contextlib.suppress(Exception):  # the driver may already be gone at exit
+            if self.browser is not None:
+                self.browser.close()
+            if self.playwright is not None:
+                self.playwright.stop()
+        self.browser = self.playwright = None
 
 
-atexit.register(_Chromium.stop)
+_CHROMIUM = _Chromium()
+atexit.register(_CHROMIUM.stop)
 
 
 @dataclass
@@ -228,7 +237,7 @@ class WebShopBrowserEnv(WebShopEnv):
 
     def _goto(self, view: View) -> None:
         if self._page is None:
-            self._context = _Chromium.get().new_context(viewport={"width": 1280, "height": 900})
+            self._context = _CHROMIUM.get().new_context(viewport={"width": 1280, "height": 900})
             self._page = self._context.new_page()
             self._page.set_default_timeout(15_000)
         self._page.goto(self.server.base_url + view_url(self._sid, view))

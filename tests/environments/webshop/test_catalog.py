@@ -70,9 +70,7 @@ def test_vocab_options_never_clash():
 def test_synthetic_goals_split_by_product_and_read_like_the_original():
     catalog = SyntheticCatalog(1000, seed=0)
     goals = SyntheticGoals(catalog, seed=0)
-    targets = {
-        split: {goals.goal(split, t)["asin"] for t in range(n)} for split, n in goals.splits.items()
-    }
+    targets = {split: {goals.goal(split, t)["asin"] for t in range(n)} for split, n in goals.splits.items()}
     assert sum(len(t) for t in targets.values()) == 1000
     assert not (targets["train"] & targets["valid"] or targets["train"] & targets["test"])
     goal = goals.goal("train", 5)

@@ -155,9 +155,7 @@ def test_buying_before_choosing_options_scores_without_the_option_terms(env, sto
     assert terminated and not info["invalid_action"] and not info["won"]
     assert reward == pytest.approx((n_attr + 1) / (n_attr + n_opt + 1))
     assert info["reward_info"]["r_option"] == 0.0
-    assert (
-        obs == f"Thank you for shopping with us! [SEP] Your score (min 0.0, max 1.0) [SEP] {reward}"
-    )
+    assert obs == f"Thank you for shopping with us! [SEP] Your score (min 0.0, max 1.0) [SEP] {reward}"
 
 
 def test_snapshot_restores_mid_episode(env):

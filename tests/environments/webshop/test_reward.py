@@ -78,15 +78,9 @@ def test_right_product_right_options_under_budget_scores_one():
 
 def test_price_over_the_bound_loses_one_term():
     # (2 attributes + 2 options + 0 price) / (2 + 2 + 1)
-    assert (
-        get_reward(SHIRT, goal(), price=40.01, options={"color": "navy blue", "size": "large"})
-        == 4 / 5
-    )
+    assert get_reward(SHIRT, goal(), price=40.01, options={"color": "navy blue", "size": "large"}) == 4 / 5
     # the bound is inclusive
-    assert (
-        get_reward(SHIRT, goal(), price=40.0, options={"color": "navy blue", "size": "large"})
-        == 1.0
-    )
+    assert get_reward(SHIRT, goal(), price=40.0, options={"color": "navy blue", "size": "large"}) == 1.0
 
 
 def test_buying_before_choosing_options_scores_attributes_and_price_only():
@@ -95,9 +89,10 @@ def test_buying_before_choosing_options_scores_attributes_and_price_only():
 
 def test_size_is_matched_exactly_other_options_fuzzily():
     # "x-large" != "large" exactly -> size missed; "navy blue" fuzzy-matches itself
-    assert get_option_reward(
-        SHIRT, ["navy blue", "large"], {"color": "navy blue", "size": "x-large"}
-    ) == (0.5, 1)
+    assert get_option_reward(SHIRT, ["navy blue", "large"], {"color": "navy blue", "size": "x-large"}) == (
+        0.5,
+        1,
+    )
     # a non-size option with token-set ratio > 85 counts: "large" vs "Large!" after processing
     assert get_option_reward(SHIRT, ["large"], {"fit": "Large!"}) == (1.0, 1)
 
@@ -131,9 +126,7 @@ def test_type_reward_levels():
     assert get_type_reward(with_name("Northfield Shirt"), goal())["r_type"] == 1.0
     # goal nouns: northfield, fit, dress, shirt, wrinkle. Other query and category,
     # 2 of 5 nouns (> 0.2): still 1.0
-    info = get_type_reward(
-        with_name("Grey Dress Shirt Sofa", query="sofa", product_category=far), goal()
-    )
+    info = get_type_reward(with_name("Grey Dress Shirt Sofa", query="sofa", product_category=far), goal())
     assert (info["query_match"], info["category_match"]) == (False, False)
     assert info["title_score"] == pytest.approx(2 / 5) and info["r_type"] == 1.0
     # no shared noun: 0
@@ -155,16 +148,12 @@ def test_type_reward_half_and_tenth():
 def test_reward_is_scaled_by_type():
     far = category("Home & Kitchen", "Furniture", "Sofas")
     sofa = {**SHIRT, "query": "sofa", "product_category": far, "name": "Velvet Loveseat"}
-    assert (
-        get_reward(sofa, goal(), price=1.0, options={"color": "navy blue", "size": "large"}) == 0.0
-    )
+    assert get_reward(sofa, goal(), price=1.0, options={"color": "navy blue", "size": "large"}) == 0.0
 
 
 def test_human_goal_options_are_a_list():
     human = goal(goal_options=["navy blue", "large"])
-    assert (
-        get_reward(SHIRT, human, price=1.0, options={"color": "navy blue", "size": "large"}) == 1.0
-    )
+    assert get_reward(SHIRT, human, price=1.0, options={"color": "navy blue", "size": "large"}) == 1.0
 
 
 def test_fuzzy_score_matches_thefuzz_processing():
@@ -184,7 +173,6 @@ def test_builtin_noun_extractor():
 def test_spacy_path_keeps_nouns_and_proper_nouns():
     # spacy_nouns reads only .text and .pos_ of the tagged tokens (spaCy import costs seconds)
     doc = [
-        SimpleNamespace(text=t, pos_=p)
-        for t, p in [("Grey", "ADJ"), ("Native", "PROPN"), ("Sofa", "NOUN")]
+        SimpleNamespace(text=t, pos_=p) for t, p in [("Grey", "ADJ"), ("Native", "PROPN"), ("Sofa", "NOUN")]
     ]
     assert spacy_nouns(doc) == ["native", "sofa"]

@@ -45,9 +45,7 @@ def test_pages_serve_the_segments_and_buying_records_the_reward(server, store):
         search = client.get(f"/{sid}")
         assert search.status_code == 200 and 'id="search_input"' in search.text
         assert goal["instruction_text"] in search.text
-        item = View(
-            "item", query="x", asin=goal["asin"], options=tuple(goal["goal_options"].items())
-        )
+        item = View("item", query="x", asin=goal["asin"], options=tuple(goal["goal_options"].items()))
         page = client.get(view_url(sid, item))
         assert page.status_code == 200 and "Buy Now" in page.text and "checked" in page.text
         bought = client.post(view_url(sid, "buy", item))
