@@ -199,3 +199,20 @@ def test_bad_arguments_name_the_fix(store_kwargs):
         agentgym.make("webshop", products_path="items_shuffle.json")
     with pytest.raises(ConfigError, match="between 1,000 and 1,000,000"):
         agentgym.make("webshop", num_products=10, cache_dir=store_kwargs["cache_dir"])
+
+
+def test_env_on_the_original_files_with_human_goals(tmp_path, store_kwargs):
+    from agentgym.environments.webshop.catalog import SyntheticCatalog
+    from agentgym.environments.webshop.loader import write_original
+
+    paths = write_original(SyntheticCatalog(1000, seed=5), tmp_path / "data", limit=200)
+    kwargs = {key: str(path) for key, path in paths.items()} | {"cache_dir": store_kwargs["cache_dir"]}
+    check_env("webshop", episodes=1, **kwargs)
+    env = agentgym.make("webshop", **kwargs)
+    assert env.unwrapped.splits == {"test": 20, "valid": 20, "train": 160}
+    for task_id in range(20):
+        obs, info = env.reset(seed=0, options={"split": "test", "task_id": task_id})
+        assert isinstance(env.unwrapped.state.goal["goal_options"], list)  # human goals
+        while info["page"] != "done":
+            obs, reward, _, _, info = env.step(env.unwrapped.expert_action())
+        assert reward == 1.0, (task_id, info["reward_info"])
