@@ -32,6 +32,7 @@ import contextlib
 import os
 import shutil
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -41,7 +42,7 @@ from agentgym.environments.webshop.env import WebShopEnv, WebShopState
 from agentgym.environments.webshop.shop import SEP, View, interpret
 from agentgym.environments.webshop.web.app import view_of_url, view_url
 from agentgym.environments.webshop.web.server import shop_server
-from agentgym.exceptions import ConfigError, require
+from agentgym.exceptions import ConfigError, EnvCrashedError, require
 
 CHROMIUM_ARGS = (
     "--no-sandbox",
@@ -189,15 +190,16 @@ class WebShopBrowserEnv(WebShopEnv):
             return f"Invalid action: {outcome}\n{dom.text}", 0.0, False, False, info
         verb, arg = outcome
         page = self._page
-        if verb == "search":
-            self._click("#search_input", 0)
-            page.keyboard.type(arg)
-            target: tuple[str, int] = ("#search_button", 0)
-        else:
-            target = (CLICKABLE, dom.labels[arg])
-        with page.expect_navigation():
-            self._click(*target)
-        self._observe()
+        with self._browser_errors(f"the action {action!r}"):
+            if verb == "search":
+                self._click("#search_input", 0)
+                page.keyboard.type(arg)
+                target: tuple[str, int] = ("#search_button", 0)
+            else:
+                target = (CLICKABLE, dom.labels[arg])
+            with page.expect_navigation():
+                self._click(*target)
+            self._observe()
         s, dom = self.state, self._dom
         if s.view.page != "done":
             return dom.text, 0.0, False, False, self._info(dom.has_search_bar, dom.labels, False)
@@ -240,8 +242,19 @@ class WebShopBrowserEnv(WebShopEnv):
             self._context = _CHROMIUM.get().new_context(viewport={"width": 1280, "height": 900})
             self._page = self._context.new_page()
             self._page.set_default_timeout(15_000)
-        self._page.goto(self.server.base_url + view_url(self._sid, view))
-        self._observe()
+        url = self.server.base_url + view_url(self._sid, view)
+        with self._browser_errors(f"opening {url}"):
+            self._page.goto(url)
+            self._observe()
+
+    @contextlib.contextmanager
+    def _browser_errors(self, doing: str) -> Iterator[None]:
+        """Playwright's errors (a timeout, a crashed browser) as :class:`EnvCrashedError`."""
+        error = require("playwright.sync_api", extra="web").Error
+        try:
+            yield
+        except error as err:
+            raise EnvCrashedError(f"the browser failed during {doing}: {err}") from err
 
     def _click(self, selector: str, nth: int) -> None:
         """A real mouse click on the centre of the nth element matching ``selector``."""

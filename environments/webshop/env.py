@@ -101,35 +101,22 @@ class WebShopEnv(TextEnv):
         page = self._page()
         outcome = interpret(action, page.has_search_bar, page.targets)
         if isinstance(outcome, str):
-            return (
-                f"Invalid action: {outcome}\n{page.text}",
-                0.0,
-                False,
-                False,
-                self._info(page.has_search_bar, page.targets, invalid=True),
-            )
+            info = self._info(page.has_search_bar, page.targets, invalid=True)
+            return f"Invalid action: {outcome}\n{page.text}", 0.0, False, False, info
         verb, arg = outcome
         target = View("results", query=arg) if verb == "search" else page.targets[arg]
-        if target == BUY:
-            s.reward, s.reward_info = self.shop.buy(s.view, s.goal)
-            purchase = {"asin": s.view.asin, "options": dict(s.view.options)}
-            s.view = View("done", asin=s.view.asin, options=s.view.options)
+        if target != BUY:
+            assert isinstance(target, View)
+            s.view = target
             page = self._page()
-            info = self._info(page.has_search_bar, page.targets, invalid=False) | {
-                "reward_info": s.reward_info,
-                "purchased": purchase,
-            }
-            return page.text, s.reward, True, False, info
-        assert isinstance(target, View)
-        s.view = target
+            return page.text, 0.0, False, False, self._info(page.has_search_bar, page.targets, False)
+        s.reward, s.reward_info = self.shop.buy(s.view, s.goal)
+        purchase = {"asin": s.view.asin, "options": dict(s.view.options)}
+        s.view = View("done", asin=s.view.asin, options=s.view.options)
         page = self._page()
-        return (
-            page.text,
-            0.0,
-            False,
-            False,
-            self._info(page.has_search_bar, page.targets, invalid=False),
-        )
+        info = self._info(page.has_search_bar, page.targets, invalid=False)
+        info |= {"reward_info": s.reward_info, "purchased": purchase}
+        return page.text, s.reward, True, False, info
 
     def expert_action(self) -> str:
         return expert.expert_action(self.shop, self.state.view, self.state.goal)
