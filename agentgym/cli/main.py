@@ -20,6 +20,7 @@ from typer.exceptions import TyperException
 from agentgym.cli import play as play_cmd
 from agentgym.cli import rollout as rollout_cmd
 from agentgym.exceptions import AgentGymError
+from agentgym.sandboxes.cli import app as sandbox_app
 
 app = typer.Typer(
     name="agentgym",
@@ -31,6 +32,7 @@ app = typer.Typer(
 app.command("play")(play_cmd.play)
 app.command("rollout")(rollout_cmd.rollout)
 app.command("eval")(rollout_cmd.evaluate)
+app.add_typer(sandbox_app, name="sandbox")
 
 
 @app.command()
