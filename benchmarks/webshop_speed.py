@@ -27,9 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import agentgym
 from agentgym.environments.webshop.catalog import SyntheticCatalog, search_text
 from agentgym.environments.webshop.search import SearchEngine
+
+import agentgym
 
 
 def rss_mb() -> float:
@@ -46,9 +47,7 @@ def peak_rss_mb() -> float:
 def ms(samples: list[float], q: float = 0.5) -> float:
     """The q-quantile of samples in seconds, in milliseconds."""
     return (
-        statistics.quantiles(samples, n=100)[int(q * 100) - 1] * 1e3
-        if len(samples) > 1
-        else samples[0] * 1e3
+        statistics.quantiles(samples, n=100)[int(q * 100) - 1] * 1e3 if len(samples) > 1 else samples[0] * 1e3
     )
 
 
@@ -112,11 +111,7 @@ def text_steps(products: int, cache_dir: str, episodes: int) -> None:
                 _, _, _, _, info = env.step(f"search[{query}]")
             env.step("click[back to search]")
         env.step(f"search[{info['task']}]")
-        paging = (
-            ["click[next >]", "click[< prev]"]
-            if "click[next >]" in info["admissible_actions"]
-            else []
-        )
+        paging = ["click[next >]", "click[< prev]"] if "click[next >]" in info["admissible_actions"] else []
         for action in [*paging, "click[back to search]"]:
             with click:
                 env.step(action)
@@ -156,9 +151,7 @@ def browser_steps(products: int, cache_dir: str, episodes: int) -> None:
             action = env.unwrapped.expert_action()
             start = time.perf_counter()
             _, _, done, _, _ = env.step(action)
-            (searches if action.startswith("search[") else clicks).append(
-                time.perf_counter() - start
-            )
+            (searches if action.startswith("search[") else clicks).append(time.perf_counter() - start)
             if not done:
                 page = env.unwrapped._page
                 start = time.perf_counter()

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from agentgym.environments.webshop.catalog import Catalog, search_text
+
 from agentgym.exceptions import require
 
 SEARCH_RETURN_N = 50

@@ -16,6 +16,7 @@ from typing import Any
 
 from agentgym.environments.webshop.shop import Shop
 from agentgym.environments.webshop.web.app import Session, create_app
+
 from agentgym.exceptions import EnvCrashedError, require
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-
+from agentgym.environments.webshop import reward as reward_module
 from agentgym.environments.webshop.catalog import CATEGORY_SEP
 from agentgym.environments.webshop.matching import (
     builtin_nouns,
@@ -13,7 +13,6 @@ from agentgym.environments.webshop.matching import (
     normalize_color,
     spacy_nouns,
 )
-from agentgym.environments.webshop import reward as reward_module
 from agentgym.environments.webshop.reward import (
     get_attribute_reward,
     get_option_reward,
