@@ -97,16 +97,32 @@ def browser_available() -> bool:
 
 
 class _Chromium(threading.local):
-    """This thread's Playwright and headless Chromium, started on first use.
+    """This thread's Playwright and headless Chromium, started on first use and stopped
+    when the last browser context made from it closes.
 
     Per thread, because Playwright's sync API works only in the thread that started it
-    (the rollout engine steps envs in worker threads).
+    (the rollout engine steps envs in worker threads). Stopping it when unused matters:
+    while it runs, it holds an asyncio loop in its thread, and ``asyncio.run`` fails there.
     """
 
     playwright: Any = None
     browser: Any = None
+    users: int = 0
 
-    def get(self) -> Any:
+    def new_context(self, **options: Any) -> Any:
+        """A new browser context; give it back with :meth:`release`."""
+        context = self._browser().new_context(**options)
+        self.users += 1
+        return context
+
+    def release(self, context: Any) -> None:
+        with contextlib.suppress(Exception):  # the browser may already be gone
+            context.close()
+        self.users -= 1
+        if self.users <= 0:
+            self.stop()
+
+    def _browser(self) -> Any:
         if self.browser is None or not self.browser.is_connected():
             sync_api = require("playwright.sync_api", extra="web")
             path = chromium_path()
@@ -130,6 +146,7 @@ class _Chromium(threading.local):
             if self.playwright is not None:
                 self.playwright.stop()
         self.browser = self.playwright = None
+        self.users = 0
 
 
 _CHROMIUM = _Chromium()
@@ -231,7 +248,7 @@ class WebShopBrowserEnv(WebShopEnv):
 
     def close(self) -> None:
         if self._context is not None:
-            self._context.close()
+            _CHROMIUM.release(self._context)
             self._context = self._page = None
         self.server.close_session(self._sid)
         super().close()
@@ -240,7 +257,7 @@ class WebShopBrowserEnv(WebShopEnv):
 
     def _goto(self, view: View) -> None:
         if self._page is None:
-            self._context = _CHROMIUM.get().new_context(viewport={"width": 1280, "height": 900})
+            self._context = _CHROMIUM.new_context(viewport={"width": 1280, "height": 900})
             self._page = self._context.new_page()
             self._page.set_default_timeout(15_000)
         url = self.server.base_url + view_url(self._sid, view)

@@ -102,7 +102,6 @@ def test_an_env_made_in_a_worker_thread_runs_there(envs, store_kwargs):
             return env.reset(seed=0, options={"split": "test", "task_id": 7})
         finally:
             env.close()
-            _CHROMIUM.stop()  # this thread's Chromium
 
     with ThreadPoolExecutor(1) as pool:
         assert pool.submit(reset_in_this_thread).result(timeout=120) == expected
@@ -110,3 +109,21 @@ def test_an_env_made_in_a_worker_thread_runs_there(envs, store_kwargs):
 
 def test_conformance_in_the_browser(envs, store_kwargs):
     check_env("webshop-browser", episodes=1, max_steps=3, **store_kwargs)
+
+
+def test_closing_the_last_browser_env_stops_its_threads_chromium(store_kwargs):
+    require_backend(browser_available(), "playwright or /usr/bin/chromium is missing")
+    import asyncio
+
+    def in_a_fresh_thread() -> None:
+        envs = [agentgym.make("webshop-browser", **store_kwargs) for _ in range(2)]
+        for env in envs:
+            env.reset(seed=0)
+        envs[0].close()
+        assert _CHROMIUM.playwright is not None  # the other env still uses it
+        envs[1].close()
+        assert _CHROMIUM.playwright is None and _CHROMIUM.users == 0
+        asyncio.run(asyncio.sleep(0))  # no Playwright loop left holding this thread
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(in_a_fresh_thread).result(timeout=120)
