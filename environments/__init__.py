@@ -40,6 +40,18 @@ register(
     multiagent=True,
 )
 register(
+    "agentgym/WebShop-v0",
+    "agentgym.environments.webshop.env:WebShopEnv",
+    description="Search a shop, pick the product and options an instruction asks for, buy it (text).",
+    aliases=("webshop",),
+)
+register(
+    "agentgym/WebShopBrowser-v0",
+    "agentgym.environments.webshop.browser:WebShopBrowserEnv",
+    description="WebShop served over HTTP and driven in Chromium with Playwright (real web pages).",
+    aliases=("webshop-browser",),
+)
+register(
     "agentgym/ALFWorld-v0",
     "agentgym.environments.alfworld.env:ALFWorldEnv",
     description="ALFWorld household tasks, native engine (engine='pddl': TextWorld's own).",
