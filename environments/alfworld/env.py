@@ -207,8 +207,11 @@ class ALFWorldEnv(TextEnv):
     def _open_game(self, key: tuple[Any, ...], source: Scene | Path) -> None:
         """Load the game of ``key`` in TextWorld, unless it is the one already loaded."""
         if self.game is None or key != self._key:
-            self.close()
-            self.game = pddl.PddlGame(source if isinstance(source, Path) else pddl.game(source))
+            data = source if isinstance(source, Path) else pddl.game(source)
+            if self.game is None:
+                self.game = pddl.PddlGame(data)
+            else:
+                self.game.load(data)
         self._key = key
 
     def close(self) -> None:

@@ -123,16 +123,23 @@ class PddlGame:
 
     ``reset()`` and ``step(command)`` return ``(feedback, admissible commands, won)``;
     ``plan()`` asks the engine's planner (fast-downward) for a winning command list.
+    ``load()`` switches to another game in the same engine, as ALFWorld does: each
+    engine loads its own copy of fast-downward's library, which is never unloaded
+    (objects of the engine still call it when garbage-collected), so reuse engines.
     """
 
     def __init__(self, game_data: Mapping[str, Any] | str | Path) -> None:
         textworld = require("textworld", extra="alfworld")
         pddl_env = require("textworld.envs.pddl", extra="alfworld").PddlEnv
         demangler = require("alfworld.agents.environment.alfred_tw_env", extra="alfworld").AlfredDemangler
-        if not isinstance(game_data, Mapping):
-            game_data = json.loads(Path(game_data).read_text())
         infos = textworld.EnvInfos(admissible_commands=True, won=True)
         self._env = demangler()(pddl_env(infos))
+        self.load(game_data)
+
+    def load(self, game_data: Mapping[str, Any] | str | Path) -> None:
+        """Load another game (call ``reset()`` to start it)."""
+        if not isinstance(game_data, Mapping):
+            game_data = json.loads(Path(game_data).read_text())
         with _translator_alone():
             self._env.load(dict(game_data))
 
