@@ -17,6 +17,7 @@ import json
 import time
 
 import numpy as np
+
 from agentgym.environments.alfworld import alfred
 from agentgym.environments.alfworld.env import ALFWorldEnv
 

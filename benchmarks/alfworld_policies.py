@@ -12,6 +12,7 @@ import argparse
 import statistics
 
 import numpy as np
+
 from agentgym.environments.alfworld import alfred
 from agentgym.environments.alfworld.env import ALFWorldEnv
 

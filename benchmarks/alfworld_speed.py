@@ -18,6 +18,7 @@ import statistics
 import time
 
 import numpy as np
+
 from agentgym.environments.alfworld.env import ALFWorldEnv
 
 

@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 import textworld
+
 from agentgym.environments.textworld.env import TextWorldEnv
 
 SETTINGS = {"world_size": 5, "nb_objects": 10, "quest_length": 5}

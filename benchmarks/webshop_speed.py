@@ -27,10 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import agentgym
 from agentgym.environments.webshop.catalog import SyntheticCatalog, search_text
 from agentgym.environments.webshop.search import SearchEngine
-
-import agentgym
 
 
 def rss_mb() -> float:

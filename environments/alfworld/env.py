@@ -34,13 +34,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import ValidationError
+
+from agentgym.core import ResetOptions, TextEnv, state_digest
 from agentgym.environments.alfworld import pddl
 from agentgym.environments.alfworld.expert import expert_action
 from agentgym.environments.alfworld.scenes import SCENES, Scene, SceneConfig, generate
 from agentgym.environments.alfworld.world import Layout, World
-from pydantic import ValidationError
-
-from agentgym.core import ResetOptions, TextEnv, state_digest
 from agentgym.exceptions import ConfigError
 
 SPLIT_SIZES = {"train": 100_000, "valid": 1_000, "test": 1_000}

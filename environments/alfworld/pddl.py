@@ -24,7 +24,6 @@ from typing import Any
 from agentgym.environments.alfworld import alfred
 from agentgym.environments.alfworld.scenes import Scene
 from agentgym.environments.alfworld.world import Layout, State
-
 from agentgym.exceptions import ConfigError, require
 
 ALFWORLD_SPLITS = {"train": "train", "valid": "valid_seen", "test": "valid_unseen"}

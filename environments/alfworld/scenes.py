@@ -22,9 +22,9 @@ from functools import cache
 from typing import TypeVar
 
 import numpy as np
-from agentgym.environments.alfworld import alfred
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from agentgym.environments.alfworld import alfred
 from agentgym.exceptions import ConfigError
 
 T = TypeVar("T")

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentgym.environments.guess.rules import Game, split_numbers
-
 from agentgym.core import ResetOptions, TextEnv, state_digest
+from agentgym.environments.guess.rules import Game, split_numbers
 from agentgym.exceptions import ConfigError
 
 
@@ -46,9 +45,7 @@ class GuessNumberEnv(TextEnv):
 
     def _reset(self, task_id: int, options: ResetOptions) -> tuple[str, dict[str, Any]]:
         self.game = Game(target=split_numbers(options.split, self.high)[task_id], high=self.high)
-        obs = (
-            f"I am thinking of a whole number between 1 and {self.high}.\nGuess it: say `guess N`."
-        )
+        obs = f"I am thinking of a whole number between 1 and {self.high}.\nGuess it: say `guess N`."
         return obs, self._info(invalid=False)
 
     def _step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:

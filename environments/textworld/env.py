@@ -31,9 +31,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from agentgym.environments.textworld.games import game_file, settings_for
-
 from agentgym.core import ResetOptions, TextEnv
+from agentgym.environments.textworld.games import game_file, settings_for
 from agentgym.exceptions import ConfigError, require
 
 SPLIT_SEEDS = {"train": 0, "valid": 10**8, "test": 2 * 10**8}

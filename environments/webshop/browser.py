@@ -36,13 +36,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from agentgym.core import ResetOptions
 from agentgym.environments.webshop import expert
 from agentgym.environments.webshop.env import WebShopEnv, WebShopState
 from agentgym.environments.webshop.shop import SEP, View, interpret
 from agentgym.environments.webshop.web.app import view_of_url, view_url
 from agentgym.environments.webshop.web.server import shop_server
-
-from agentgym.core import ResetOptions
 from agentgym.exceptions import ConfigError, EnvCrashedError, require
 
 CHROMIUM_ARGS = (

@@ -27,7 +27,6 @@ from dataclasses import asdict
 from typing import Any, TypeVar
 
 from agentgym.environments.webshop import vocab
-
 from agentgym.exceptions import ConfigError
 
 CATEGORY_SEP = "\u203a"

@@ -34,12 +34,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from agentgym.environments.webshop import expert
-from agentgym.environments.webshop.shop import BUY, Page, View, admissible, interpret
-from agentgym.environments.webshop.store import StoreConfig, open_store
 from pydantic import ValidationError
 
 from agentgym.core import ResetOptions, TextEnv, state_digest
+from agentgym.environments.webshop import expert
+from agentgym.environments.webshop.shop import BUY, Page, View, admissible, interpret
+from agentgym.environments.webshop.store import StoreConfig, open_store
 from agentgym.exceptions import ConfigError
 
 

@@ -27,7 +27,6 @@ import itertools
 from typing import Any
 
 from agentgym.environments.webshop.catalog import Catalog, Draws, SyntheticCatalog
-
 from agentgym.exceptions import ConfigError
 
 PRICE_RANGE = [10.0 * i for i in range(1, 100)]

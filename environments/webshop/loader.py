@@ -38,7 +38,6 @@ from agentgym.environments.webshop.goals import (
     option_combinations,
     price_bound,
 )
-
 from agentgym.exceptions import ConfigError
 
 GOAL_SHUFFLE_SEED = 233

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from agentgym.environments.webshop.catalog import Catalog, search_text
-
 from agentgym.exceptions import require
 
 SEARCH_RETURN_N = 50

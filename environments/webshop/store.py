@@ -10,11 +10,12 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
 from agentgym.environments.webshop.catalog import MAX_PRODUCTS, MIN_PRODUCTS, SyntheticCatalog
 from agentgym.environments.webshop.goals import Goals, SyntheticGoals
 from agentgym.environments.webshop.search import SearchEngine
 from agentgym.environments.webshop.shop import Shop
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DEFAULT_PRODUCTS = 1000
 

@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from agentgym.environments.webshop.shop import BUY, SUB_PAGES, Shop, View
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from agentgym.environments.webshop.shop import BUY, SUB_PAGES, Shop, View
 
 
 @dataclass

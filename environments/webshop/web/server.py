@@ -16,7 +16,6 @@ from typing import Any
 
 from agentgym.environments.webshop.shop import Shop
 from agentgym.environments.webshop.web.app import Session, create_app
-
 from agentgym.exceptions import EnvCrashedError, require
 
 

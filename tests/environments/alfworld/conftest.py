@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-from agentgym.environments.alfworld.scenes import Scene
 from alfworld_kitchen import kitchen
 
+from agentgym.environments.alfworld.scenes import Scene
 from agentgym.testing import require_backend
 
 

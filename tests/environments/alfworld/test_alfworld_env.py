@@ -7,12 +7,12 @@ import sys
 from collections import Counter
 
 import pytest
+
+import agentgym
 from agentgym.environments.alfworld import alfred
 from agentgym.environments.alfworld.env import ALFWorldEnv
 from agentgym.environments.alfworld.pddl import game
 from agentgym.environments.alfworld.scenes import SCENES, generate
-
-import agentgym
 from agentgym.testing import check_env
 
 

@@ -20,11 +20,12 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from alfworld_kitchen import INTRO, TRANSCRIPT
+
 from agentgym.environments.alfworld import alfred
 from agentgym.environments.alfworld.env import ALFWorldEnv
 from agentgym.environments.alfworld.pddl import PddlGame, game
 from agentgym.environments.alfworld.world import Layout
-from alfworld_kitchen import INTRO, TRANSCRIPT
 
 MEDIUM = {"max_receptacles": 7, "distractor_types": 3, "max_instances": 2}
 SIZES = ["small", MEDIUM] * 5

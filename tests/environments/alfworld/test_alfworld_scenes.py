@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from agentgym.environments.alfworld import alfred
 from agentgym.environments.alfworld.scenes import SCENES, SceneConfig, generate, goal_split
 

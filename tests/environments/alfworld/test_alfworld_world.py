@@ -7,8 +7,9 @@ kitchen (``test_alfworld_equivalence.py`` replays this table on it).
 from __future__ import annotations
 
 import pytest
-from agentgym.environments.alfworld.world import Layout, World, listing
 from alfworld_kitchen import INTRO, TRANSCRIPT
+
+from agentgym.environments.alfworld.world import Layout, World, listing
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from agentgym.environments.textworld.env import REFUSED, TextWorldEnv, clean
-from agentgym.environments.textworld.games import game_file, settings_for
 
 import agentgym
+from agentgym.environments.textworld.env import REFUSED, TextWorldEnv, clean
+from agentgym.environments.textworld.games import game_file, settings_for
 from agentgym.testing import check_env
 
 ONE_EACH = {"train": 1, "valid": 1, "test": 1}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from agentgym.environments.webshop.store import StoreConfig, open_store
 
 

@@ -6,9 +6,9 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from agentgym.environments.webshop.browser import _CHROMIUM, browser_available
 
 import agentgym
+from agentgym.environments.webshop.browser import _CHROMIUM, browser_available
 from agentgym.testing import check_env, require_backend
 
 pytestmark = pytest.mark.browser

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from agentgym.environments.webshop import vocab
 from agentgym.environments.webshop.catalog import CATEGORY_SEP, SyntheticCatalog
 from agentgym.environments.webshop.goals import GoalList, SyntheticGoals, option_combinations
 from agentgym.environments.webshop.loader import load_catalog, load_original, write_original
-
 from agentgym.exceptions import ConfigError
 
 SCHEMA = {

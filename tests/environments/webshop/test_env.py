@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from agentgym.environments.webshop.search import MAX_QUERY_TERMS, SearchEngine, query_words
 
 import agentgym
+from agentgym.environments.webshop.search import MAX_QUERY_TERMS, SearchEngine, query_words
 from agentgym.exceptions import ConfigError
 from agentgym.testing import check_env
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+
 from agentgym.environments.webshop import reward as reward_module
 from agentgym.environments.webshop.catalog import CATEGORY_SEP
 from agentgym.environments.webshop.matching import (

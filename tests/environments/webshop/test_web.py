@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from agentgym.environments.webshop.shop import View
 from agentgym.environments.webshop.web.app import view_of_url, view_url
 from agentgym.environments.webshop.web.server import ShopServer
