@@ -14,9 +14,9 @@ import shutil
 from collections.abc import Callable, Iterator
 
 import pytest
-from agentgym.sandboxes import Sandbox, create
 from sandbox_helpers import SMALL
 
+from agentgym.sandboxes import Sandbox, create
 from agentgym.testing import require_backend
 
 
