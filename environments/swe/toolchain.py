@@ -29,6 +29,7 @@ import threading
 from pathlib import Path
 
 from agentgym.environments.swe.store import cache_dir, content_key
+from agentgym.exceptions import MissingDependencyError
 
 ROOT = "/tmp/agentgym"
 """agentgym's folder inside the sandbox (in its private /tmp)."""
@@ -41,11 +42,21 @@ PLUGIN = "agentgym_swe_report"
 HOST_DIR = "/var/tmp"
 
 
+def _distribution(name: str) -> importlib.metadata.Distribution:
+    try:
+        return importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        raise MissingDependencyError(
+            f"{name} is not installed; the SWE env copies it into its sandboxes",
+            hint="pip install 'agentgym[swe]'",
+        ) from None
+
+
 def _sources() -> dict[str, Path]:
     """Files to pack: relative path in the site folder -> host path."""
     files: dict[str, Path] = {}
     for name in DISTRIBUTIONS:
-        dist = importlib.metadata.distribution(name)
+        dist = _distribution(name)
         for rel in dist.files or []:
             text = str(rel)
             if text.startswith("..") or "__pycache__" in text or text.endswith(".pyc"):
@@ -58,7 +69,7 @@ def _sources() -> dict[str, Path]:
 @functools.cache
 def toolchain_key() -> str:
     """What the toolchain is made of (versions, the plugin's text and this Python's version)."""
-    versions = [importlib.metadata.version(name) for name in DISTRIBUTIONS]
+    versions = [_distribution(name).version for name in DISTRIBUTIONS]
     plugin = Path(__file__).with_name(f"{PLUGIN}.py").read_text()
     return content_key(versions, plugin, sys.implementation.cache_tag, "tools/")
 
