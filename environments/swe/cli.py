@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+
 from agentgym.environments.swe.factory import DEFAULT_PROJECTS, FactoryConfig, FactoryStats, make_tasks
 from agentgym.environments.swe.runtime import SandboxSpec
 from agentgym.environments.swe.task import save_tasks

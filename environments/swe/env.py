@@ -37,6 +37,7 @@ from __future__ import annotations
 import shlex
 from typing import Any, ClassVar
 
+from agentgym.core import ResetOptions, TextEnv, state_digest
 from agentgym.environments.swe import tools
 from agentgym.environments.swe.actions import ParseError, ToolCall, parse_action, tool_schemas
 from agentgym.environments.swe.grading import DEFAULT_TIMEOUT_S, grade_patch
@@ -53,10 +54,8 @@ from agentgym.environments.swe.runtime import (
 )
 from agentgym.environments.swe.store import DATA
 from agentgym.environments.swe.task import SWETask, assign_splits, load_tasks
-from agentgym.sandboxes import Limits, Sandbox
-
-from agentgym.core import ResetOptions, TextEnv, state_digest
 from agentgym.exceptions import ConfigError, EnvCrashedError
+from agentgym.sandboxes import Limits, Sandbox
 
 DEFAULT_TASKS = DATA / "tasks.jsonl.gz"
 SUBMIT = ToolCall(name="submit", arguments={}).to_json()

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
 from agentgym.environments.swe.mutate import OPERATORS, Mutation, find_mutations, mutant
 from agentgym.environments.swe.patches import is_protected, unified_diff
 from agentgym.environments.swe.problem import write_problem
@@ -44,10 +46,8 @@ from agentgym.environments.swe.store import (
 )
 from agentgym.environments.swe.task import Artifact, SWETask
 from agentgym.environments.swe.toolchain import SITE, toolchain_key
-from agentgym.sandboxes import Sandbox
-from pydantic import BaseModel, ConfigDict, Field
-
 from agentgym.exceptions import ConfigError, EnvCrashedError
+from agentgym.sandboxes import Sandbox
 
 DEFAULT_PROJECTS = ("toolz==1.2.0", "more-itertools==11.2.1", "python-slugify==9.2.0")
 """Small, well-tested pure-Python projects whose sdists ship their tests: the default task set."""

@@ -18,14 +18,14 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from agentgym.environments.swe.report import Outcome, parse_report
 from agentgym.environments.swe.store import artifact_bytes
 from agentgym.environments.swe.task import SWETask
 from agentgym.environments.swe.toolchain import ROOT, SITE, TOOLS, toolchain_folder, toolchain_tar
-from agentgym.sandboxes import Limits, Sandbox, create
-from pydantic import BaseModel, ConfigDict, Field
-
 from agentgym.exceptions import ConfigError, EnvCrashedError
+from agentgym.sandboxes import Limits, Sandbox, create
 
 WORKDIR = "/workspace"
 SCRATCH = ".agentgym"

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from agentgym.environments.swe.task import Artifact
-
 from agentgym.exceptions import ConfigError
 
 DATA = Path(str(resources.files("agentgym.environments.swe") / "data"))

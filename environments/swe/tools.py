@@ -8,9 +8,8 @@ that never ends): the observation says what went wrong. Output longer than
 
 from __future__ import annotations
 
-from agentgym.sandboxes import Sandbox
-
 from agentgym.exceptions import ConfigError
+from agentgym.sandboxes import Sandbox
 
 BINARY_SNIFF = 8192
 

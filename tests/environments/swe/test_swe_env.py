@@ -6,10 +6,10 @@ import json
 import shutil
 
 import pytest
-from agentgym.environments.swe import SUBMIT, SWEEnv, noop_policy
 from conftest import BACKENDS
 
 import agentgym
+from agentgym.environments.swe import SUBMIT, SWEEnv, noop_policy
 from agentgym.exceptions import ConfigError
 from agentgym.testing import check_env, require_backend
 

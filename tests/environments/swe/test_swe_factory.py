@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 
 import pytest
+
 from agentgym.environments.swe import FactoryConfig, SandboxSpec, grade_patch, make_tasks
 from agentgym.environments.swe.patches import is_protected, split_diff
-
 from agentgym.testing import require_backend
 
 pytestmark = pytest.mark.bwrap

@@ -6,6 +6,7 @@ import ast
 import json
 
 import pytest
+
 from agentgym.environments.swe.actions import ParseError, parse_action, tool_schemas
 from agentgym.environments.swe.factory import interleave, library_files
 from agentgym.environments.swe.mutate import OPERATORS, find_mutations, mutant
