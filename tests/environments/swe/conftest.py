@@ -1,4 +1,4 @@
-"""SWE test fixtures: a private Docker engine, and SWE envs closed after each test.
+"""SWE test fixtures: SWE envs closed after each test (the Docker engine is tests/conftest.py's).
 
 The Docker engine is one these tests start themselves (``PrivateDockerd``: its
 own roots and socket in a temporary folder, ``--bridge=none
@@ -9,7 +9,6 @@ never pulled. A missing backend skips locally and fails in CI
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,27 +18,6 @@ import pytest
 from agentgym.testing import require_backend
 
 BACKENDS = [pytest.param("bwrap", marks=pytest.mark.bwrap), pytest.param("docker", marks=pytest.mark.docker)]
-
-
-@pytest.fixture(scope="session")
-def swe_docker() -> Iterator[str]:
-    """The base URL of a private Docker engine with the sandbox image built."""
-    require_backend(
-        shutil.which("dockerd") is not None and os.geteuid() == 0,
-        "SWE docker tests need dockerd (apt-get install docker.io) and root",
-    )
-    from agentgym.sandboxes.docker import connect
-    from agentgym.sandboxes.dockerd import PrivateDockerd
-    from agentgym.sandboxes.image import build_from_host
-
-    engine = PrivateDockerd().start()
-    try:
-        client = connect(engine.base_url)
-        build_from_host(client)
-        client.close()
-        yield engine.base_url
-    finally:
-        engine.stop()
 
 
 @pytest.fixture
@@ -53,7 +31,7 @@ def swe_env(request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
         if backend == "bwrap":
             require_backend(shutil.which("bwrap") is not None, "no bwrap (apt-get install bubblewrap)")
         else:
-            kwargs["sandbox"] = {"base_url": request.getfixturevalue("swe_docker")}
+            kwargs["sandbox"] = {"base_url": request.getfixturevalue("docker_engine")}
         env = SWEEnv(backend=backend, **kwargs)
         made.append(env)
         return env
