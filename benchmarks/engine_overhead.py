@@ -3,7 +3,7 @@
 Baseline: a bare Python loop stepping the same trivial env with the same
 scripted policy, in this process. Overhead = engine time per step − baseline.
 
-    python benchmarks/engine_overhead.py [--episodes 200] [--skip-ray]
+    python benchmarks/engine_overhead.py [--episodes 200] [--num-envs 8] [--skip-ray]
 """
 
 from __future__ import annotations
@@ -112,16 +112,20 @@ def main() -> None:
     )
     parser.add_argument("--episodes", type=int, default=200)
     parser.add_argument("--http-steps", type=int, default=3000)
+    parser.add_argument("--num-envs", type=int, default=8, help="Envs stepped at once by the engine.")
     parser.add_argument("--skip-ray", action="store_true")
     args = parser.parse_args()
 
     base = baseline(args.episodes)
-    print(f"baseline (bare loop, same env and policy): {base * 1e6:8.1f} µs/step")
+    print(
+        f"baseline (bare loop, same env and policy): {base * 1e6:8.1f} µs/step;"
+        f" the engine steps {args.num_envs} envs at once"
+    )
     rows = [("thread workers (1 thread)", "thread", 1), ("subprocess workers (2)", "process", 2)]
     if not args.skip_ray:
         rows.append(("Ray workers (2 actors)", "ray", 2))
     for name, kind, n in rows:
-        per_step = engine(args.episodes, kind, n)
+        per_step = engine(args.episodes, kind, n, args.num_envs)
         print(
             f"{name:28s} {per_step * 1e6:8.1f} µs/step  overhead {(per_step - base) * 1e6:8.1f} µs/step"
             f"  ({per_step / base:5.1f}x baseline)"
