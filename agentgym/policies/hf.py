@@ -126,7 +126,7 @@ class TransformersPolicy:
         tokens: list[list[int]] = [[] for _ in prompts]
         logprobs: list[list[float]] = [[] for _ in prompts]
         finish = ["length"] * batch
-        done = torch.zeros(batch, dtype=torch.bool, device=self.device)
+        done = [False] * batch
         cache = None
         step_ids, step_pos = input_ids, positions
         with torch.inference_mode():
@@ -137,24 +137,25 @@ class TransformersPolicy:
                     position_ids=step_pos,
                     past_key_values=cache,
                     use_cache=True,
+                    logits_to_keep=1,
                 )
                 cache = out.past_key_values
                 logits = out.logits[:, -1, :].float()
-                logp = torch.log_softmax(logits, dim=-1)
                 next_ids = self._sample(logits, sampling)
-                chosen = logp.gather(-1, next_ids[:, None])[:, 0]
-                for i in (~done).nonzero()[:, 0].tolist():
-                    tokens[i].append(int(next_ids[i]))
-                    logprobs[i].append(float(chosen[i]))
-                    if int(next_ids[i]) in self.eos_ids or (
-                        sampling.stop and self._hits_stop(tokens[i], sampling.stop)
-                    ):
+                chosen = torch.log_softmax(logits, dim=-1).gather(-1, next_ids[:, None])[:, 0]
+                # One device-to-host copy per step, then plain Python per row.
+                for i, (token, logprob) in enumerate(zip(next_ids.tolist(), chosen.tolist(), strict=True)):
+                    if done[i]:
+                        continue
+                    tokens[i].append(token)
+                    logprobs[i].append(logprob)
+                    if token in self.eos_ids or (sampling.stop and self._hits_stop(tokens[i], sampling.stop)):
                         finish[i] = "stop"
                         done[i] = True
-                if bool(done.all()):
+                if all(done):
                     break
-                next_ids = torch.where(done, torch.full_like(next_ids, self.pad_id), next_ids)
-                step_ids = next_ids[:, None]
+                finished = torch.tensor(done, device=self.device)
+                step_ids = torch.where(finished, self.pad_id, next_ids)[:, None]
                 step_pos = step_pos[:, -1:] + 1
                 mask = torch.cat([mask, torch.ones_like(step_ids)], dim=-1)
         return [
