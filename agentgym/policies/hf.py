@@ -17,7 +17,8 @@ def load_model(name_or_path: str, *, dtype: Any = None, device: str | None = Non
     the hub is offline and the model is not cached.
     """
     transformers = require("transformers", extra="train")
-    looks_local = name_or_path.startswith((".", "/", "~")) or os.sep in name_or_path.strip("/")
+    # Hub ids are "name" or "owner/name"; anything else with a separator is a path.
+    looks_local = name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1
     if looks_local and not os.path.exists(os.path.expanduser(name_or_path)):
         raise ConfigError(
             f"model path {name_or_path!r} does not exist",
