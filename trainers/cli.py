@@ -13,8 +13,9 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -132,9 +133,10 @@ def _command(algorithm: str) -> Callable[..., None]:
                 out=out,
                 resume=resume,
             )
-            from agentgym.trainers.trainer import Trainer
+            with _quiet_loading():
+                from agentgym.trainers.trainer import Trainer
 
-            summary = Trainer(config_, run_dir, resume=resume).run()
+                summary = Trainer(config_, run_dir, resume=resume).run()
         except AgentGymError as err:
             fail(err)
         typer.echo(
@@ -143,6 +145,20 @@ def _command(algorithm: str) -> Callable[..., None]:
 
     command.__doc__ = ALGORITHMS[algorithm].summary
     return command
+
+
+@contextlib.contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """No transformers progress bars ("Loading weights") under the trainer's own display."""
+    from transformers.utils import logging
+
+    shown = logging.is_progress_bar_enabled()
+    logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if shown:
+            logging.enable_progress_bar()
 
 
 def fail(err: AgentGymError) -> None:

@@ -127,6 +127,11 @@ class TrainConfig(_Section):
     )
     seed: int = Field(0, description="Seed of task order, sampling and initialisation.")
     deterministic: bool = Field(False, description="torch deterministic algorithms (exact resume).")
+    cpu_threads: int = Field(
+        0,
+        ge=0,
+        description="torch threads on CPU; 0 keeps torch's default (tiny models: 1 is fastest).",
+    )
     checkpoint_every: int = Field(10, ge=1, description="Iterations between checkpoints.")
     keep_checkpoints: int = Field(2, ge=1, description="Checkpoints kept on disk.")
     progress: bool = Field(True, description="Show the live progress display.")

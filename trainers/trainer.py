@@ -48,7 +48,12 @@ from agentgym.rollout import EpisodeSpec, RolloutResult, Summary
 
 
 class Algorithm(Protocol):
-    """One learning algorithm. ``Config`` is the pydantic model of its ``algo`` section."""
+    """One learning algorithm. ``Config`` is the pydantic model of its ``algo`` section.
+
+    It is constructed before the model loads, with the trainer's ``config`` and
+    ``env_info`` (the env's first info) set: the place to refuse an unsuitable
+    env in one line. ``trainer.learner`` exists from the first ``train_iteration``.
+    """
 
     Config: ClassVar[type[BaseModel]]
 
@@ -105,6 +110,7 @@ class Trainer:
         self.env_steps = state["env_steps"] if state else 0
         self.cursor = TaskCursor(self.splits["train"], config.seed, state["cursor"] if state else 0)
         spec = get_algorithm(config.algorithm)
+        self.algorithm: Algorithm = spec.algorithm_class(config.algo, self)
         self.learner = Learner(
             config.model,
             config.optim,
@@ -118,7 +124,6 @@ class Trainer:
         self.eval_policy = TransformersPolicy(
             self.learner.model, self.learner.tokenizer, seed=config.seed
         )
-        self.algorithm: Algorithm = spec.algorithm_class(config.algo, self)
         if state:
             self.learner.load_state_dict(state["learner"])
             self.algorithm.load_state_dict(state["algorithm"])
@@ -256,19 +261,22 @@ class Trainer:
 
     @contextlib.contextmanager
     def _determinism(self) -> Iterator[None]:
-        """Seed (or restore) torch's RNG and deterministic mode, leaving the caller's as they were."""
+        """Seed (or restore) torch's RNG, deterministic mode and threads; restore the caller's after."""
         devices = list(range(torch.cuda.device_count()))
-        previous = torch.are_deterministic_algorithms_enabled()
+        previous = torch.are_deterministic_algorithms_enabled(), torch.get_num_threads()
         with torch.random.fork_rng(devices=devices):
             if self._rng is None:
                 torch.manual_seed(self.config.seed)
             else:
                 set_rng_state(self._rng, self.policy.generator)
             torch.use_deterministic_algorithms(self.config.deterministic)
+            if self.config.cpu_threads:
+                torch.set_num_threads(self.config.cpu_threads)
             try:
                 yield
             finally:
-                torch.use_deterministic_algorithms(previous)
+                torch.use_deterministic_algorithms(previous[0])
+                torch.set_num_threads(previous[1])
 
     def _find_checkpoint(self, resume: bool) -> Path | None:
         checkpoint = latest_checkpoint(self.run_dir)
