@@ -14,6 +14,7 @@ Example:
 
 __version__ = "0.1.0"
 
+import agentgym.environments  # noqa: F401  (registers every environment)
 from agentgym.core import INFO_KEYS, TextEnv, state_digest
 from agentgym.episode import SPLITS, ResetOptions
 from agentgym.exceptions import (
@@ -22,6 +23,7 @@ from agentgym.exceptions import (
     ContractError,
     EnvCrashedError,
     MissingDependencyError,
+    SessionNotFoundError,
     SnapshotError,
     StepTimeoutError,
     UnknownEnvError,
@@ -37,8 +39,6 @@ from agentgym.records import (
     to_dataset,
 )
 from agentgym.registry import EnvInfo, list_envs, make, register
-
-import agentgym.environments  # noqa: E402, F401  (registers every environment)
 
 __all__ = [
     "__version__",
@@ -69,6 +69,7 @@ __all__ = [
     "ContractError",
     "EnvCrashedError",
     "MissingDependencyError",
+    "SessionNotFoundError",
     "SnapshotError",
     "StepTimeoutError",
     "UnknownEnvError",

@@ -91,8 +91,7 @@ class TextEnv(EpisodeMixin, gym.Env[str, str]):
             raise ConfigError(f"max_steps must be at least 1, got {max_steps}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ConfigError(
-                f"render_mode {render_mode!r} is not supported; "
-                f"choose one of {self.metadata['render_modes']}"
+                f"render_mode {render_mode!r} is not supported; choose one of {self.metadata['render_modes']}"
             )
         self.max_steps = max_steps
         self.render_mode = render_mode

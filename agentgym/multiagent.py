@@ -9,10 +9,9 @@ a frozen copy of the learner, or any agentgym policy.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Protocol, runtime_checkable
-
-import warnings
 
 from gymnasium.utils import seeding
 from pettingzoo import AECEnv
@@ -70,9 +69,7 @@ class TextAECEnv(EpisodeMixin, AECEnv):
     bots: ClassVar[Mapping[str, Callable[..., Player]]] = {}
     """Built-in players by name; ``bots[name](env, agent, seed)`` makes one."""
 
-    def __init__(
-        self, *, max_action_length: int = 4096, max_observation_length: int = 65536
-    ) -> None:
+    def __init__(self, *, max_action_length: int = 4096, max_observation_length: int = 65536) -> None:
         super().__init__()
         self._action_space = UnicodeText(max_action_length)
         self._observation_space = UnicodeText(max_observation_length)
@@ -256,11 +253,14 @@ class SeatEnv(TextEnv):
     def _step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         game = self.game
         game.step(action)
+        # The learner's own action decides invalid_action, not the moves that follow it.
+        invalid = bool((game.infos.get(self.seat) or {}).get("invalid_action", False))
         self._advance()
         reward = float(game._cumulative_rewards.get(self.seat, 0.0))
         terminated = bool(game.terminations.get(self.seat, True))
         truncated = bool(game.truncations.get(self.seat, False))
-        return str(game.observe(self.seat)), reward, terminated, truncated, self._info()
+        info = {**self._info(), "invalid_action": invalid}
+        return str(game.observe(self.seat)), reward, terminated, truncated, info
 
     def _advance(self) -> None:
         """Let the other seats play until it is the learner's turn or the learner is done."""

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
 
-from agentgym.exceptions import UnknownEnvError
+from agentgym.exceptions import ConfigError, UnknownEnvError
 
 
 @dataclass(frozen=True)
@@ -61,21 +62,30 @@ def register(
 def resolve(name: str) -> EnvInfo:
     """The registered environment that ``name`` (id, id without prefix, or alias) names.
 
+    As in gymnasium, ``"module:id"`` imports ``module`` first (which registers
+    its envs), so subprocess and Ray workers can make envs registered outside
+    agentgym.
+
     Example:
         >>> resolve("guess").id
         'agentgym/GuessNumber-v0'
         >>> resolve("guesnumber")
         Traceback (most recent call last):
         ...
-        agentgym.exceptions.UnknownEnvError: unknown environment 'guesnumber'; did you mean 'guessnumber-v0'?
+        agentgym.exceptions.UnknownEnvError: unknown environment 'guesnumber'; did you mean ...
     """
+    module, sep, rest = name.rpartition(":")
+    if sep and "/" not in module:
+        importlib.import_module(module)  # "package.module:agentgym/Name-v0" registers on import
+        name = rest
     key = name.lower()
     if key in _ALIASES:
         return _ENVS[_ALIASES[key]]
     if "-v" not in key and f"{key}-v0" in _ALIASES:
         return _ENVS[_ALIASES[f"{key}-v0"]]
-    close = difflib.get_close_matches(key, list(_ALIASES), n=3, cutoff=0.6)
-    suggestion = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    close = difflib.get_close_matches(key, list(_ALIASES), n=6, cutoff=0.6)
+    ids = list(dict.fromkeys(_ALIASES[c] for c in close))[:3]
+    suggestion = f"; did you mean {' or '.join(ids)}?" if ids else ""
     raise UnknownEnvError(
         f"unknown environment {name!r}{suggestion}",
         hint="`agentgym envs` lists every registered environment",
@@ -95,9 +105,16 @@ def make(name: str, **kwargs: Any) -> Any:
         'I am thinking of a whole number between 1 and 16.'
     """
     info = resolve(name)
-    if info.multiagent:
-        return load_entry_point(info.entry_point)(**{**info.kwargs, **kwargs})
-    return gym.make(info.id, **kwargs)
+    try:
+        if info.multiagent:
+            return load_entry_point(info.entry_point)(**{**info.kwargs, **kwargs})
+        return gym.make(info.id, **kwargs)
+    except TypeError as err:
+        cls = load_entry_point(info.entry_point)
+        raise ConfigError(
+            f"cannot make {info.id} with {kwargs}: {str(err).split(' was raised from')[0]}",
+            hint=f"its arguments: {cls.__name__}{inspect.signature(cls)}",
+        ) from err
 
 
 def load_entry_point(entry_point: str) -> Any:

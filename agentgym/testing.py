@@ -11,9 +11,12 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Callable, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,9 +28,7 @@ from agentgym.episode import SPLITS
 Trace = list[tuple[Any, ...]]
 
 
-def check_env(
-    env_id: str, *, episodes: int = 3, max_steps: int = 60, seed: int = 0, **kwargs: Any
-) -> None:
+def check_env(env_id: str, *, episodes: int = 3, max_steps: int = 60, seed: int = 0, **kwargs: Any) -> None:
     """Run every single-agent check on ``agentgym.make(env_id, **kwargs)``."""
     env = agentgym.make(env_id, **kwargs)
     try:
@@ -182,8 +183,7 @@ def check_aec_env(env_id: str, *, games: int = 3, seed: int = 0, **kwargs: Any) 
         trace_a = aec_trace(agentgym.make(env_id, **kwargs), seed + game)
         trace_b = aec_trace(agentgym.make(env_id, **kwargs), seed + game)
         assert json.dumps(trace_a, sort_keys=True) == json.dumps(trace_b, sort_keys=True), (
-            "same seed and actions gave different games: the game uses a generator other than "
-            "self.np_random"
+            "same seed and actions gave different games: the game uses a generator other than self.np_random"
         )
         for _, _, _, info in trace_a:
             for key in INFO_KEYS:
@@ -231,6 +231,60 @@ def aec_trace(
     return trace
 
 
+@contextlib.contextmanager
+def serve_in_thread(app: Any, port: int) -> Iterator[str]:
+    """Run an ASGI app with uvicorn on 127.0.0.1:``port`` in a thread; yield its URL."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"uvicorn did not start on 127.0.0.1:{port}")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def check_server_roundtrip(env_id: str, *, seed: int = 0, max_steps: int = 30, **kwargs: Any) -> None:
+    """The env served over HTTP on loopback behaves exactly as the local env."""
+    import socket
+
+    from agentgym.server import RemoteEnv, create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with serve_in_thread(create_app([env_id]), port) as url:
+        remote = RemoteEnv(url, env_id, **kwargs)
+        try:
+            served = rollout_trace(remote, seed, max_steps)
+            snapshot_ok = _snapshot_roundtrip(remote, seed)
+        finally:
+            remote.close()
+    local = rollout_trace(agentgym.make(env_id, **kwargs), seed, max_steps)
+    assert json.dumps(served, sort_keys=True) == json.dumps(local, sort_keys=True), (
+        "the env served over HTTP differs from the local env: is every info value JSON-serialisable "
+        "and does the env depend on anything but its seed?"
+    )
+    assert snapshot_ok, "snapshot/restore over HTTP did not return to the same state"
+
+
+def _snapshot_roundtrip(env: Any, seed: int) -> bool:
+    rng = np.random.default_rng(seed)
+    _, info = env.reset(seed=seed)
+    snap = env.snapshot()
+    action = _policy_actions(info, rng)
+    first = env.step(action)
+    env.restore(snap)
+    return env.step(action) == first
+
+
 def require_backend(available: bool, reason: str) -> None:
     """Skip the calling test when a backend is missing, or fail under ``AGENTGYM_REQUIRE_ALL=1``.
 
@@ -254,9 +308,11 @@ __all__: Sequence[str] = [
     "check_env",
     "check_global_rng_untouched",
     "check_info_keys",
+    "check_server_roundtrip",
     "check_snapshot",
     "check_spaces",
     "check_splits",
     "require_backend",
     "rollout_trace",
+    "serve_in_thread",
 ]

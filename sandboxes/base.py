@@ -19,12 +19,16 @@ class Limits(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    timeout_s: float = Field(30.0, gt=0, description="Default wall time of one exec; the process tree is killed.")
+    timeout_s: float = Field(
+        30.0, gt=0, description="Default wall time of one exec; the process tree is killed."
+    )
     cpus: float = Field(1.0, gt=0, description="CPU cores the sandbox may use.")
     memory_mb: int = Field(1024, ge=16, description="Memory of all processes together, in MiB.")
     pids: int = Field(256, ge=8, description="Most processes and threads at once.")
     disk_mb: int = Field(1024, ge=1, description="Size of the writable workspace, in MiB.")
-    output_bytes: int = Field(1_000_000, ge=1024, description="Most bytes kept of stdout and of stderr per exec.")
+    output_bytes: int = Field(
+        1_000_000, ge=1024, description="Most bytes kept of stdout and of stderr per exec."
+    )
 
 
 class ExecResult(BaseModel):
@@ -36,7 +40,9 @@ class ExecResult(BaseModel):
     stderr: str
     exit_code: int = Field(description="The shell's exit status; -1 when killed by the timeout.")
     timed_out: bool = False
-    truncated: bool = Field(False, description="Output past Limits.output_bytes was cut, with a marker.")
+    truncated: bool = Field(
+        False, description="Output past Limits.output_bytes was cut, with a marker."
+    )
     duration_s: float = 0.0
 
 

@@ -17,8 +17,7 @@ def load_model(name_or_path: str, *, dtype: Any = None, device: str | None = Non
     the hub is offline and the model is not cached.
     """
     transformers = require("transformers", extra="train")
-    # Hub ids are "name" or "owner/name"; anything else with a separator is a path.
-    looks_local = name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1
+    looks_local = name_or_path.startswith((".", "/", "~"))
     if looks_local and not os.path.exists(os.path.expanduser(name_or_path)):
         raise ConfigError(
             f"model path {name_or_path!r} does not exist",
@@ -92,11 +91,12 @@ class TransformersPolicy:
 
     def encode(self, query: Query) -> list[int]:
         """The prompt token ids of one query (chat template with generation prompt)."""
-        chat = [m.model_dump(exclude_none=True) for m in query.messages]
-        kwargs = {"tools": query.tools} if query.tools else {}
-        ids = self.tokenizer.apply_chat_template(
-            chat, add_generation_prompt=True, tokenize=True, **kwargs
-        )
+        return self.encode_chat([m.model_dump(exclude_none=True) for m in query.messages], query.tools)
+
+    def encode_chat(self, chat: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> list[int]:
+        """The prompt token ids of a chat given as OpenAI-style message dicts."""
+        kwargs = {"tools": tools} if tools else {}
+        ids = self.tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=True, **kwargs)
         if not isinstance(ids, list):
             ids = ids["input_ids"]
         return list(ids)
@@ -146,10 +146,9 @@ class TransformersPolicy:
                 for i in (~done).nonzero()[:, 0].tolist():
                     tokens[i].append(int(next_ids[i]))
                     logprobs[i].append(float(chosen[i]))
-                    if int(next_ids[i]) in self.eos_ids:
-                        finish[i] = "stop"
-                        done[i] = True
-                    elif sampling.stop and self._hits_stop(tokens[i], sampling.stop):
+                    if int(next_ids[i]) in self.eos_ids or (
+                        sampling.stop and self._hits_stop(tokens[i], sampling.stop)
+                    ):
                         finish[i] = "stop"
                         done[i] = True
                 if bool(done.all()):
@@ -192,7 +191,11 @@ class TransformersPolicy:
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> list[int]:
-    ids = getattr(model.generation_config, "eos_token_id", None) if hasattr(model, "generation_config") else None
+    ids = (
+        getattr(model.generation_config, "eos_token_id", None)
+        if hasattr(model, "generation_config")
+        else None
+    )
     if ids is None:
         ids = tokenizer.eos_token_id
     if ids is None:

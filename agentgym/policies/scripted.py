@@ -40,7 +40,8 @@ class RandomPolicy:
 
     Example:
         >>> p = RandomPolicy(seed=0)
-        >>> p.generate([Query("obs", {"admissible_actions": ["a", "b"]})], SamplingParams())[0].action in {"a", "b"}
+        >>> query = Query("obs", {"admissible_actions": ["a", "b"]})
+        >>> p.generate([query], SamplingParams())[0].action in {"a", "b"}
         True
     """
 
@@ -76,9 +77,7 @@ class ScriptedPolicy:
     wants_messages = False
     wants_expert = False
 
-    def __init__(
-        self, script: Sequence[str] | Callable[[Query], str], name: str = "scripted"
-    ) -> None:
+    def __init__(self, script: Sequence[str] | Callable[[Query], str], name: str = "scripted") -> None:
         self.script = script
         self.name = name
 

@@ -39,9 +39,7 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 512) -> Any:
         show_progress=False,
     )
     bpe.train_from_iterator(list(texts), trainer=trainer)
-    tok = transformers.PreTrainedTokenizerFast(
-        tokenizer_object=bpe, pad_token="<|pad|>", eos_token="<|end|>"
-    )
+    tok = transformers.PreTrainedTokenizerFast(tokenizer_object=bpe, pad_token="<|pad|>", eos_token="<|end|>")
     tok.chat_template = CHAT_TEMPLATE
     tok.padding_side = "left"
     return tok

@@ -51,9 +51,7 @@ class VLLMPolicy:
             seed=sampling.seed,
             logprobs=0,
         )
-        outputs = self.llm.generate(
-            [{"prompt_token_ids": p} for p in prompts], params, use_tqdm=False
-        )
+        outputs = self.llm.generate([{"prompt_token_ids": p} for p in prompts], params, use_tqdm=False)
         gens = []
         for prompt, out in zip(prompts, outputs, strict=True):
             completion = out.outputs[0]

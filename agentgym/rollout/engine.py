@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agentgym.exceptions import AgentGymError, ConfigError
 from agentgym.policies.base import Generation, Policy, Query, SamplingParams
 from agentgym.prompting import HistoryItem, PromptConfig, parse_action, render_messages
-from agentgym.records import Step, Trajectory, TrajectoryWriter
+from agentgym.records import Step, Trajectory, TrajectoryWriter, trusted
 from agentgym.registry import load_entry_point, resolve
 from agentgym.rollout.summary import Summary, summarize
 from agentgym.rollout.workers import WORKERS, Command, EnvFactory, Result, WorkerKind
@@ -190,9 +190,7 @@ class RolloutEngine:
                     continue
                 actions = {s: self._action(g) for s, g in zip(order, generations, strict=True)}
                 gens = dict(zip(order, generations, strict=True))
-                steps = [
-                    Command(s, "step", actions[s][0], self.policy.wants_expert) for s in order
-                ]
+                steps = [Command(s, "step", actions[s][0], self.policy.wants_expert) for s in order]
                 for result in self._execute(steps):
                     live = slots[result.slot]
                     if result.error is not None:
@@ -206,7 +204,8 @@ class RolloutEngine:
     # -- one turn ------------------------------------------------------------------
 
     def _new_live(self, index: int, spec: EpisodeSpec) -> _Live:
-        traj = Trajectory.model_construct(
+        traj = trusted(
+            Trajectory,
             env_id=self.env_id,
             data_version=self._data_version,
             agentgym_version=Trajectory.model_fields["agentgym_version"].default_factory(),
@@ -258,13 +257,12 @@ class RolloutEngine:
         parsed = parse_action(gen.text, self.config.prompt.action_format, gen.tool_calls)
         return (parsed.action, True) if parsed.valid else (gen.text.strip(), False)
 
-    def _record(
-        self, live: _Live, gen: Generation, action: tuple[str, bool], value: tuple[Any, ...]
-    ) -> bool:
+    def _record(self, live: _Live, gen: Generation, action: tuple[str, bool], value: tuple[Any, ...]) -> bool:
         """Append the step to the trajectory; True when the episode is over."""
         obs, reward, terminated, truncated, info = value
         info_out = {k: v for k, v in info.items() if k != "expert_action"}
-        step = Step.model_construct(
+        step = trusted(
+            Step,
             observation=live.observation,
             state_key=str(live.info.get("state_key", "")),
             admissible_actions=live.info.get("admissible_actions"),
@@ -311,7 +309,10 @@ class RolloutEngine:
                 continue
             for answer in answers:
                 if answer.error is None and answer.seconds > limit:
-                    answer = Result(answer.slot, error=f"env step took {answer.seconds:.1f} s (limit {limit:.1f} s)")
+                    answer = Result(
+                        answer.slot,
+                        error=f"env step took {answer.seconds:.1f} s (limit {limit:.1f} s)",
+                    )
                 results.append(answer)
         return results
 
@@ -327,7 +328,7 @@ class RolloutEngine:
                 env.close()
         else:
             cls = load_entry_point(resolve(self.env_id).entry_point)
-            self._data_version, self._tools = cls.data_version, cls.tools
+            self._data_version, self._tools = cls.data_version, getattr(cls, "tools", None)
 
 
 class _progress:
@@ -339,7 +340,13 @@ class _progress:
 
     def __enter__(self) -> Callable[[Trajectory], None]:
         if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
 
             self.bar = Progress(
                 TextColumn("{task.description}"),

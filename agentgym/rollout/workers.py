@@ -8,6 +8,7 @@ then ``recv``, so the engine cannot tell them apart, and a command's failure
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import threading
@@ -27,12 +28,15 @@ WorkerKind = Literal["thread", "process", "ray"]
 class EnvFactory:
     """Makes one environment: a registered id, or a client of an env server when ``server_url`` is set.
 
-    Picklable, so subprocess and Ray workers build their envs where they run.
+    For a multi-agent game, ``seat`` gives the arguments of :func:`agentgym.seat`
+    (``learner``, ``others``) and the env is that seat. Picklable, so subprocess
+    and Ray workers build their envs where they run.
     """
 
     env_id: str
     kwargs: dict[str, Any] = field(default_factory=dict)
     server_url: str | None = None
+    seat: dict[str, Any] | None = None
 
     def __call__(self) -> Any:
         if self.server_url:
@@ -41,7 +45,10 @@ class EnvFactory:
             return RemoteEnv(self.server_url, self.env_id, **self.kwargs)
         import agentgym
 
-        return agentgym.make(self.env_id, **self.kwargs)
+        env = agentgym.make(self.env_id, **self.kwargs)
+        if isinstance(env, agentgym.TextAECEnv):
+            return agentgym.seat(env, **(self.seat or {}))
+        return env
 
 
 @dataclass(frozen=True)
@@ -105,10 +112,8 @@ class EnvHost:
     def _discard(self, slot: int) -> None:
         env = self.envs.pop(slot, None)
         if env is not None:
-            try:
+            with contextlib.suppress(Exception):
                 env.close()
-            except Exception:
-                pass
 
     def close(self) -> None:
         for slot in list(self.envs):
@@ -149,6 +154,7 @@ class ThreadWorker:
 
 def _process_main(conn: Any, factory: EnvFactory) -> None:
     host = EnvHost(factory)
+    conn.send("ready")
     try:
         while True:
             commands = conn.recv()
@@ -165,6 +171,7 @@ class ProcessWorker:
     """Envs in a subprocess of their own (spawned, so no state leaks from the parent)."""
 
     _context = mp.get_context("spawn")
+    startup_timeout_s = 120.0
 
     def __init__(self, factory: EnvFactory) -> None:
         self.factory = factory
@@ -172,28 +179,27 @@ class ProcessWorker:
 
     def _start(self) -> None:
         self.conn, child = self._context.Pipe()
-        self.process = self._context.Process(
-            target=_process_main, args=(child, self.factory), daemon=True
-        )
+        self.process = self._context.Process(target=_process_main, args=(child, self.factory), daemon=True)
         self.process.start()
         child.close()
+        # Start-up (spawn, imports) is not an env step: wait for it before the first command.
+        if not self.conn.poll(self.startup_timeout_s) or self.conn.recv() != "ready":
+            self._kill()
+            raise EnvCrashedError(f"env worker process did not start in {self.startup_timeout_s:.0f} s")
 
     def send(self, commands: list[Command]) -> None:
-        try:
+        with contextlib.suppress(OSError):  # a dead worker is reported by recv
             self.conn.send(commands)
-        except (BrokenPipeError, OSError):
-            pass  # reported by recv
 
     def recv(self, timeout: float) -> list[Result]:
         try:
-            if not self.conn.poll(timeout):
-                raise StepTimeoutError(f"env step timed out after {timeout:.1f} s")
-            return self.conn.recv()
+            ready = self.conn.poll(timeout)
+            if ready:
+                return self.conn.recv()
         except (EOFError, OSError) as err:
             self.process.join(timeout=1)
-            raise EnvCrashedError(
-                f"env worker process died (exit code {self.process.exitcode})"
-            ) from err
+            raise EnvCrashedError(f"env worker process died (exit code {self.process.exitcode})") from err
+        raise StepTimeoutError(f"env step timed out after {timeout:.1f} s")
 
     def restart(self) -> None:
         self._kill()
@@ -235,6 +241,7 @@ class RayWorker:
 
     def _start(self) -> None:
         self.actor = self._actor_class.remote(self.factory)
+        self.ray.get(self.actor.__ray_ready__.remote(), timeout=300)  # start-up is not a step
         self.ref: Any = None
 
     def send(self, commands: list[Command]) -> None:
@@ -253,10 +260,8 @@ class RayWorker:
         self._start()
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.ray.get(self.actor.close.remote(), timeout=10)
-        except Exception:
-            pass
         self.ray.kill(self.actor, no_restart=True)
 
 

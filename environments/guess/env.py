@@ -18,8 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentgym.core import ResetOptions, TextEnv, state_digest
 from agentgym.environments.guess.rules import Game, split_numbers
+
+from agentgym.core import ResetOptions, TextEnv, state_digest
+from agentgym.exceptions import ConfigError
 
 
 class GuessNumberEnv(TextEnv):
@@ -34,8 +36,10 @@ class GuessNumberEnv(TextEnv):
 
     def __init__(self, high: int = 16, max_steps: int = 10, **kwargs: Any) -> None:
         super().__init__(max_steps=max_steps, max_action_length=256, **kwargs)
-        if high < 5:
-            raise ValueError(f"high must be at least 5 so every split has a task, got {high}")
+        if not isinstance(high, int) or high < 5:
+            raise ConfigError(
+                f"high must be a whole number of at least 5 (so every split has a task), got {high!r}"
+            )
         self.high = high
         self.splits = {s: len(split_numbers(s, high)) for s in ("train", "valid", "test")}
         self.game = Game(target=1, high=high)

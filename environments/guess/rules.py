@@ -47,7 +47,10 @@ class Game:
         match = _GUESS.match(text)
         if not match or not 1 <= int(match.group(1)) <= self.high:
             shown = text if len(text) <= 60 else text[:57] + "..."
-            return f"I don't understand {shown!r}. Say `guess N` with N between 1 and {self.high}.", False
+            return (
+                f"I don't understand {shown!r}. Say `guess N` with N between 1 and {self.high}.",
+                False,
+            )
         n = int(match.group(1))
         if n == self.target:
             self.won = True

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentgym.environments.nim.rules import MAX_TAKE, PILES, NimGame, optimal_take, parse_take
+
 from agentgym.core import state_digest
 from agentgym.episode import ResetOptions
-from agentgym.environments.nim.rules import MAX_TAKE, PILES, NimGame, optimal_take, parse_take
 from agentgym.multiagent import TextAECEnv
 
 
@@ -55,7 +56,7 @@ class NimEnv(TextAECEnv):
         self.possible_agents = ["player_0", "player_1"]
         self.splits = {split: len(piles) for split, piles in PILES.items()}
         self.game = NimGame(pile=0, players=("player_0", "player_1"))
-        self._feedback = ""
+        self._feedback: dict[str, str] = {}
 
     def _reset(self, task_id: int, options: ResetOptions) -> None:
         self.agents = list(self.possible_agents)
@@ -63,7 +64,7 @@ class NimEnv(TextAECEnv):
         self.rewards = {a: 0.0 for a in self.agents}
         self.terminations = {a: False for a in self.agents}
         self.truncations = {a: False for a in self.agents}
-        self._feedback = ""
+        self._feedback = {}
         self.agent_selection = self.agents[0]
         self.infos = {a: self._info(a, invalid=False) for a in self.agents}
 
@@ -71,7 +72,7 @@ class NimEnv(TextAECEnv):
         agent = self.agent_selection
         n, error = parse_take(action, self.game.pile)
         invalid = n is None
-        self._feedback = f"{error} You took 1 stone instead." if invalid else ""
+        self._feedback[agent] = f"{error} You took 1 stone instead." if invalid else ""
         self.game.take(1 if n is None else n)
         if self.game.over:
             for a in self.agents:
@@ -86,8 +87,8 @@ class NimEnv(TextAECEnv):
         if game.moves:
             who, n = game.moves[-1]
             lines.append(f"{'You' if who == agent else who} took {n}.")
-        if self._feedback and game.moves and game.moves[-1][0] == agent:
-            lines.insert(0, self._feedback)
+        if self._feedback.get(agent):
+            lines.insert(0, self._feedback[agent])
         if game.over:
             lines.append("You win!" if game.winner == agent else f"{game.winner} wins.")
         else:

@@ -1,0 +1,145 @@
+"""The ``agentgym`` command: envs, play, rollout, eval, serve, serve-model, demo.
+
+Errors the user can fix print as one line (``error: …``) with a hint and exit
+with status 2; no traceback unless ``AGENTGYM_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from typer.exceptions import TyperException
+
+from agentgym.cli import play as play_cmd
+from agentgym.cli import rollout as rollout_cmd
+from agentgym.exceptions import AgentGymError
+
+app = typer.Typer(
+    name="agentgym",
+    help="Multi-turn text environments, sandboxes and trainers for LLM agents.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("play")(play_cmd.play)
+app.command("rollout")(rollout_cmd.rollout)
+app.command("eval")(rollout_cmd.evaluate)
+
+
+@app.command()
+def envs() -> None:
+    """List every registered environment."""
+    import agentgym
+
+    table = Table("id", "aliases", "kind", "description")
+    for env in agentgym.list_envs():
+        kind = "multi-agent" if env.multiagent else "single-agent"
+        table.add_row(env.id, ", ".join(env.aliases), kind, env.description)
+    Console().print(table)
+
+
+@app.command()
+def serve(
+    env: Annotated[list[str] | None, typer.Argument(help="Envs to offer (default: all).")] = None,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    max_sessions: Annotated[int, typer.Option(help="Sessions open at once.")] = 256,
+    idle_ttl: Annotated[float, typer.Option(help="Close sessions idle this many seconds.")] = 600.0,
+    max_request_bytes: Annotated[int, typer.Option(help="Largest request body.")] = 1 << 20,
+) -> None:
+    """Serve environments over HTTP as sessions (RemoteEnv is the client)."""
+    import uvicorn
+
+    from agentgym.server.app import create_app
+
+    asgi = create_app(
+        env or None,
+        max_sessions=max_sessions,
+        idle_ttl_s=idle_ttl,
+        max_request_bytes=max_request_bytes,
+    )
+    uvicorn.run(asgi, host=host, port=port, log_level="warning")
+
+
+@app.command("serve-model")
+def serve_model(
+    model: Annotated[str, typer.Argument(help="Model directory or Hugging Face id.")],
+    name: Annotated[str | None, typer.Option(help="Model name clients ask for (default: MODEL).")] = None,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8001,
+    device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1 ... (default: cpu).")] = None,
+    max_batch: Annotated[int, typer.Option(help="Requests batched into one generation.")] = 32,
+) -> None:
+    """Serve a transformers model as an OpenAI-compatible chat-completions endpoint."""
+    import uvicorn
+
+    from agentgym.policies.hf import TransformersPolicy
+    from agentgym.server.model_server import create_model_app
+
+    policy = TransformersPolicy(model, device=device)
+    asgi = create_model_app(policy, model_name=name or model, max_batch=max_batch)
+    uvicorn.run(asgi, host=host, port=port, log_level="warning")
+
+
+@app.command()
+def demo(
+    out: Annotated[str, typer.Option(help="Where trajectories and the results table go.")] = "runs/demo",
+    episodes: Annotated[int, typer.Option(help="Episodes per env and policy.")] = 8,
+) -> None:
+    """Roll out the expert and a model policy on every environment; print a results table."""
+    from agentgym.demo import run_demo
+
+    run_demo(out, episodes=episodes)
+
+
+def main() -> None:
+    """Entry point of the ``agentgym`` script."""
+    console = Console(stderr=True)
+    try:
+        code = app(prog_name="agentgym", standalone_mode=False)
+    except typer.Abort:
+        console.print("aborted")
+        code = 130
+    except typer.Exit as err:
+        code = err.exit_code
+    except TyperException as err:  # usage errors: bad options, missing arguments
+        show = getattr(err, "show", None)
+        show() if show else console.print(f"error: {err.format_message()}")
+        code = err.exit_code
+    except AgentGymError as err:
+        _fail(console, str(err), err.hint)
+        code = 2
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        _fail(console, f"invalid value for {where}: {first['msg']}", None)
+        code = 2
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as err:
+        _fail(console, str(err), None)
+        code = 2
+    except Exception as err:
+        if os.environ.get("AGENTGYM_DEBUG") == "1":
+            raise
+        _fail(
+            console,
+            f"internal error: {type(err).__name__}: {err}",
+            "rerun with AGENTGYM_DEBUG=1 for the traceback",
+        )
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(console: Console, message: str, hint: str | None) -> None:
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    if hint:
+        console.print(f"[bold]hint:[/] {escape(hint)}", highlight=False, soft_wrap=True)
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,161 @@
+"""``agentgym rollout`` and ``agentgym eval``: run a policy on an environment and summarise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from agentgym.cli.options import parse_kwargs
+from agentgym.exceptions import ConfigError
+from agentgym.policies.base import SamplingParams
+from agentgym.rollout import EnvFactory, RolloutConfig, RolloutEngine, Summary, group_episodes
+
+POLICY_HELP = "expert, random, hf:PATH_OR_ID, vllm:PATH_OR_ID or openai:URL (with --model)."
+
+
+def rollout(
+    env: Annotated[str, typer.Argument(help="Environment id or alias (see `agentgym envs`).")],
+    policy: Annotated[str, typer.Option(help=POLICY_HELP)] = "expert",
+    episodes: Annotated[int, typer.Option(min=1, help="Tasks to run (each --group-size times).")] = 10,
+    out: Annotated[Path | None, typer.Option(help="JSONL file the trajectories are appended to.")] = None,
+    split: Annotated[str, typer.Option(help="train, valid or test.")] = "train",
+    seed: Annotated[int, typer.Option(help="Seed of the first episode (then +1 per task).")] = 0,
+    group_size: Annotated[int, typer.Option(min=1, help="Copies of each task with the same seed.")] = 1,
+    num_envs: Annotated[int, typer.Option(min=1, help="Environments stepped at once.")] = 8,
+    workers: Annotated[str, typer.Option(help="Where envs run: thread, process or ray.")] = "thread",
+    num_workers: Annotated[int, typer.Option(min=1, help="Threads, processes or Ray actors.")] = 1,
+    model: Annotated[str | None, typer.Option(help="Model name for openai: policies.")] = None,
+    server: Annotated[str | None, typer.Option(help="Env server URL: run envs remotely.")] = None,
+    history: Annotated[int | None, typer.Option(help="Past steps in prompts (default: all).")] = None,
+    temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature.")] = 1.0,
+    max_new_tokens: Annotated[int, typer.Option(min=1, help="Longest model reply.")] = 256,
+    kw: Annotated[list[str] | None, typer.Option(help="Env constructor argument KEY=VALUE.")] = None,
+    seat: Annotated[str, typer.Option(help="Multi-agent games: the policy's seat, or 'random'.")] = "random",
+    others: Annotated[str, typer.Option(help="Multi-agent games: bot for the other seats.")] = "random",
+) -> None:
+    """Run a policy for some episodes, write trajectories as they finish, print a summary."""
+    config = RolloutConfig.model_validate(
+        {
+            "num_envs": num_envs,
+            "workers": workers,
+            "num_workers": num_workers,
+            "prompt": {"history": history},
+            "sampling": {
+                "temperature": temperature,
+                "max_new_tokens": max_new_tokens,
+                "seed": seed,
+            },
+        }
+    )
+    summary = run(
+        env,
+        policy,
+        config,
+        episodes=episodes,
+        out=out,
+        split=split,
+        seed=seed,
+        group_size=group_size,
+        model=model,
+        server=server,
+        kw=kw,
+        seat=seat,
+        others=others,
+    )
+    print_summary({f"{env} / {policy}": summary})
+
+
+def evaluate(
+    target: Annotated[str, typer.Argument(help="An environment id/alias, or a training run directory.")],
+    policy: Annotated[str, typer.Option(help=POLICY_HELP)] = "expert",
+    episodes: Annotated[int, typer.Option(min=1, help="Tasks to evaluate on.")] = 50,
+    split: Annotated[str, typer.Option(help="train, valid or test.")] = "test",
+    seed: Annotated[int, typer.Option(help="Seed of the first episode.")] = 0,
+    out: Annotated[Path | None, typer.Option(help="JSONL file for the trajectories.")] = None,
+    model: Annotated[str | None, typer.Option(help="Model name for openai: policies.")] = None,
+    kw: Annotated[list[str] | None, typer.Option(help="Env constructor argument KEY=VALUE.")] = None,
+    seat: Annotated[str, typer.Option(help="Multi-agent games: the policy's seat, or 'random'.")] = "random",
+    others: Annotated[str, typer.Option(help="Multi-agent games: bot for the other seats.")] = "random",
+) -> None:
+    """Evaluate a policy on a split (default: test), greedy, one copy per task."""
+    config = RolloutConfig(sampling=SamplingParams(temperature=0.0))
+    summary = run(
+        target,
+        policy,
+        config,
+        episodes=episodes,
+        out=out,
+        split=split,
+        seed=seed,
+        model=model,
+        kw=kw,
+        seat=seat,
+        others=others,
+    )
+    print_summary({f"{target} / {policy} ({split})": summary})
+
+
+def run(
+    env: str,
+    policy: str,
+    config: RolloutConfig,
+    *,
+    episodes: int,
+    out: Path | None,
+    split: str,
+    seed: int,
+    group_size: int = 1,
+    model: str | None = None,
+    server: str | None = None,
+    kw: list[str] | None = None,
+    seat: str = "random",
+    others: str = "random",
+) -> Summary:
+    """Run ``policy`` on ``episodes`` tasks of ``env`` and return the summary."""
+    from agentgym.policies import make_policy
+    from agentgym.records import TrajectoryWriter
+    from agentgym.registry import resolve
+
+    kwargs = parse_kwargs(kw)
+    env_id = env if server else resolve(env).id
+    pol = make_policy(policy, seed=seed, model=model)
+    factory = EnvFactory(env_id, kwargs, server_url=server, seat={"learner": seat, "others": others})
+    specs = group_episodes(_task_ids(factory, split, episodes), split=split, group_size=group_size, seed=seed)
+    writer = TrajectoryWriter(out) if out else None
+    try:
+        with RolloutEngine(factory, pol, config) as engine:
+            result = engine.run(specs, writer=writer)
+    finally:
+        if writer:
+            writer.close()
+    if out:
+        Console(stderr=True).print(f"wrote {len(result.trajectories)} trajectories to {out}")
+    return result.summary
+
+
+def _task_ids(factory: EnvFactory, split: str, episodes: int) -> list[int]:
+    """The first ``episodes`` tasks of the split (cycling when it has fewer)."""
+    env = factory()
+    try:
+        n = env.unwrapped.splits.get(split, 0)
+    finally:
+        env.close()
+    if n < 1:
+        raise ConfigError(f"split {split!r} has no tasks", hint="use train, valid or test")
+    return [i % n for i in range(episodes)]
+
+
+def print_summary(rows: dict[str, Summary]) -> None:
+    """A results table, one row per (env, policy), with failure reasons under it."""
+    console = Console(highlight=False, width=max(Console().width, 150))
+    table = Table("run", *next(iter(rows.values())).table_row().keys())
+    for name, summary in rows.items():
+        table.add_row(name, *summary.table_row().values())
+    console.print(table)
+    for name, summary in rows.items():
+        for reason, count in summary.failure_reasons.items():
+            console.print(f"[red]{name}: {count} failed:[/] {reason}")

@@ -1,0 +1,7 @@
+"""HTTP servers: environments as sessions (``agentgym serve``) and a model as an
+OpenAI-compatible endpoint (``agentgym serve-model``), with their clients."""
+
+from agentgym.server.app import create_app
+from agentgym.server.client import RemoteEnv
+
+__all__ = ["RemoteEnv", "create_app"]

@@ -1,0 +1,348 @@
+"""The env server: any registered environment, as sessions over HTTP (FastAPI).
+
+Routes (all JSON; the OpenAPI schema is at ``/openapi.json``)::
+
+    GET    /health                      liveness
+    GET    /envs                        the environments this server offers
+    POST   /sessions                    CreateSession -> SessionCreated
+    POST   /sessions/{id}/reset         ResetRequest -> ResetResponse
+    POST   /sessions/{id}/step          StepRequest -> StepResponse
+    GET    /sessions/{id}/expert        -> ExpertResponse
+    GET    /sessions/{id}/snapshot      -> Snapshot (signed)
+    POST   /sessions/{id}/restore       Snapshot -> Closed(closed=False)
+    DELETE /sessions/{id}               -> Closed
+
+Errors are JSON ``ErrorBody`` answers: 404 unknown env or session, 400 bad
+options or snapshot, 409 out-of-order calls, 413 request too large, 422
+malformed JSON, 429 too many sessions, 500 when the env itself raised (the
+session is then closed: its state is unknown). Sessions idle past
+``idle_ttl_s`` are closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import os
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+import agentgym
+from agentgym.exceptions import (
+    AgentGymError,
+    ConfigError,
+    ContractError,
+    EnvCrashedError,
+    SessionNotFoundError,
+    SnapshotError,
+    UnknownEnvError,
+)
+from agentgym.registry import resolve
+from agentgym.server import models as m
+
+STATUS = {
+    UnknownEnvError: 404,
+    SessionNotFoundError: 404,
+    ConfigError: 400,
+    SnapshotError: 400,
+    ContractError: 409,
+}
+
+
+class TooManySessionsError(AgentGymError):
+    """The server holds ``max_sessions`` sessions already."""
+
+
+STATUS[TooManySessionsError] = 429
+
+
+@dataclass
+class Session:
+    env: Any
+    env_id: str
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    last_used: float = field(default_factory=time.monotonic)
+
+
+class SessionStore:
+    """Open sessions, each used by one request at a time, closed when idle too long."""
+
+    def __init__(self, max_sessions: int, idle_ttl_s: float) -> None:
+        self.max_sessions = max_sessions
+        self.idle_ttl_s = idle_ttl_s
+        self.sessions: dict[str, Session] = {}
+        self.lock = threading.Lock()
+
+    def add(self, env: Any, env_id: str) -> str:
+        with self.lock:
+            if len(self.sessions) >= self.max_sessions:
+                env.close()
+                raise TooManySessionsError(
+                    f"the server holds its maximum of {self.max_sessions} sessions",
+                    hint="close sessions you no longer use, or start the server with a higher --max-sessions",
+                )
+            session_id = uuid.uuid4().hex
+            self.sessions[session_id] = Session(env, env_id)
+            return session_id
+
+    @contextlib.contextmanager
+    def use(self, session_id: str) -> Any:
+        with self.lock:
+            session = self.sessions.get(session_id)
+        if session is None:
+            raise SessionNotFoundError(
+                f"no session {session_id!r} (closed, expired after {self.idle_ttl_s:.0f} s idle, "
+                "or never opened)",
+                hint="open a new one with POST /sessions",
+            )
+        with session.lock:
+            session.last_used = time.monotonic()
+            try:
+                yield session
+            finally:
+                session.last_used = time.monotonic()
+
+    def close(self, session_id: str) -> bool:
+        with self.lock:
+            session = self.sessions.pop(session_id, None)
+        if session is None:
+            return False
+        with session.lock:
+            session.env.close()
+        return True
+
+    def discard(self, session: Session) -> None:
+        """Drop a session whose env crashed (its lock is held by the caller)."""
+        with self.lock:
+            sid = next((k for k, s in self.sessions.items() if s is session), None)
+            if sid is not None:
+                del self.sessions[sid]
+        with contextlib.suppress(Exception):
+            session.env.close()
+
+    def expire(self) -> int:
+        now = time.monotonic()
+        with self.lock:
+            stale = [
+                sid
+                for sid, s in self.sessions.items()
+                if now - s.last_used > self.idle_ttl_s and not s.lock.locked()
+            ]
+        return sum(self.close(sid) for sid in stale)
+
+    def close_all(self) -> None:
+        for sid in list(self.sessions):
+            self.close(sid)
+
+
+class BodySizeLimit:
+    """ASGI middleware: answer 413 to a request body over ``limit`` bytes."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and int(declared) > self.limit:
+            await self._reject(int(declared), scope, receive, send)
+            return
+        seen = 0
+
+        async def limited_receive() -> dict[str, Any]:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge(seen)
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge as err:
+            await self._reject(err.size, scope, receive, send)
+
+    async def _reject(self, size: int, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        body = m.ErrorBody(
+            error="RequestTooLarge",
+            message=f"request body of {size} bytes exceeds the server's limit of {self.limit} bytes",
+            hint="send shorter actions, or start the server with a higher --max-request-bytes",
+        )
+        await JSONResponse(body.model_dump(), status_code=413)(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+def create_app(
+    env_ids: Sequence[str] | None = None,
+    *,
+    max_sessions: int = 256,
+    idle_ttl_s: float = 600.0,
+    max_request_bytes: int = 1 << 20,
+    secret: bytes | None = None,
+) -> Any:
+    """The env server as an ASGI app.
+
+    Args:
+        env_ids: environments to offer (ids or aliases); all registered ones if None.
+        max_sessions: sessions open at once; more are refused with 429.
+        idle_ttl_s: a session unused this long is closed.
+        max_request_bytes: larger request bodies are refused with 413.
+        secret: key that signs snapshots (random per server if None; set
+            ``AGENTGYM_SERVER_SECRET`` to share it between replicas).
+
+    Example:
+        >>> from fastapi.testclient import TestClient
+        >>> client = TestClient(create_app(["guess"]))
+        >>> sid = client.post("/sessions", json={"env_id": "guess"}).json()["session_id"]
+        >>> client.post(f"/sessions/{sid}/reset", json={"seed": 0}).json()["info"]["won"]
+        False
+    """
+    offered = None if env_ids is None else {resolve(e).id for e in env_ids}
+    key = secret or os.environ.get("AGENTGYM_SERVER_SECRET", "").encode() or secrets.token_bytes(32)
+    store = SessionStore(max_sessions, idle_ttl_s)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async def sweep() -> None:
+            while True:
+                await asyncio.sleep(min(idle_ttl_s / 4, 30.0))
+                await asyncio.to_thread(store.expire)
+
+        task = asyncio.create_task(sweep())
+        yield
+        task.cancel()
+        await asyncio.to_thread(store.close_all)
+
+    app = FastAPI(title="agentgym env server", version=agentgym.__version__, lifespan=lifespan)
+    app.state.store = store
+
+    @app.exception_handler(AgentGymError)
+    async def agentgym_error(request: Request, err: AgentGymError) -> JSONResponse:
+        status = next((code for cls, code in STATUS.items() if isinstance(err, cls)), 500)
+        body = m.ErrorBody(error=type(err).__name__, message=str(err), hint=err.hint)
+        return JSONResponse(body.model_dump(), status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, err: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()[:5])
+        body = m.ErrorBody(
+            error="ValidationError",
+            message=f"malformed request: {problems}",
+            hint="see /docs for the request schemas",
+        )
+        return JSONResponse(body.model_dump(), status_code=422)
+
+    def run_env(session: Session, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Call into the env; an unexpected exception closes the session and answers 500."""
+        try:
+            return fn(*args, **kwargs)
+        except AgentGymError:
+            raise
+        except Exception as err:
+            store.discard(session)
+            raise EnvCrashedError(
+                f"{session.env_id} raised {type(err).__name__}: {err}; the session was closed",
+                hint="open a new session; the env's state after a crash is unknown",
+            ) from err
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        return {"ok": True, "sessions": len(store.sessions)}
+
+    @app.get("/envs")
+    def envs() -> list[m.EnvListing]:
+        return [
+            m.EnvListing(id=e.id, description=e.description, aliases=list(e.aliases), multiagent=e.multiagent)
+            for e in agentgym.list_envs()
+            if not e.multiagent and (offered is None or e.id in offered)
+        ]
+
+    @app.post("/sessions")
+    def create_session(req: m.CreateSession) -> m.SessionCreated:
+        info = resolve(req.env_id)
+        if info.multiagent or (offered is not None and info.id not in offered):
+            raise UnknownEnvError(
+                f"this server does not offer {info.id}",
+                hint="GET /envs lists what it offers (multi-agent games are served through agentgym.seat)",
+            )
+        env = agentgym.make(info.id, **req.kwargs)
+        u = env.unwrapped
+        spec = m.EnvSpec(
+            env_id=info.id,
+            data_version=u.data_version,
+            max_steps=u.max_steps,
+            max_action_length=env.action_space.max_length,
+            max_observation_length=env.observation_space.max_length,
+            splits=dict(u.splits),
+            tools=u.tools,
+            has_expert=type(u).expert_action is not agentgym.TextEnv.expert_action,
+        )
+        return m.SessionCreated(session_id=store.add(env, info.id), spec=spec)
+
+    @app.post("/sessions/{session_id}/reset")
+    def reset(session_id: str, req: m.ResetRequest) -> m.ResetResponse:
+        with store.use(session_id) as s:
+            obs, info = run_env(s, s.env.reset, seed=req.seed, options=req.options)
+        return m.ResetResponse(observation=obs, info=info)
+
+    @app.post("/sessions/{session_id}/step")
+    def step(session_id: str, req: m.StepRequest) -> m.StepResponse:
+        with store.use(session_id) as s:
+            obs, reward, terminated, truncated, info = run_env(s, s.env.step, req.action)
+        return m.StepResponse(
+            observation=obs, reward=reward, terminated=terminated, truncated=truncated, info=info
+        )
+
+    @app.get("/sessions/{session_id}/expert")
+    def expert(session_id: str) -> m.ExpertResponse:
+        with store.use(session_id) as s:
+            return m.ExpertResponse(action=run_env(s, s.env.unwrapped.expert_action))
+
+    @app.get("/sessions/{session_id}/snapshot")
+    def snapshot(session_id: str) -> m.Snapshot:
+        with store.use(session_id) as s:
+            data = run_env(s, s.env.unwrapped.snapshot)
+        mac = hmac.new(key, data, hashlib.sha256).digest()
+        return m.Snapshot(snapshot=base64.b64encode(mac + data).decode())
+
+    @app.post("/sessions/{session_id}/restore")
+    def restore(session_id: str, req: m.Snapshot) -> m.Closed:
+        try:
+            raw = base64.b64decode(req.snapshot, validate=True)
+        except ValueError as err:
+            raise SnapshotError(f"snapshot is not base64: {err}") from err
+        mac, data = raw[:32], raw[32:]
+        if not hmac.compare_digest(mac, hmac.new(key, data, hashlib.sha256).digest()):
+            raise SnapshotError(
+                "snapshot signature does not match: it was not made by this server",
+                hint="restore only snapshots taken from this server (or share AGENTGYM_SERVER_SECRET)",
+            )
+        with store.use(session_id) as s:
+            run_env(s, s.env.unwrapped.restore, data)
+        return m.Closed(closed=False)
+
+    @app.delete("/sessions/{session_id}")
+    def close(session_id: str) -> m.Closed:
+        if not store.close(session_id):
+            raise SessionNotFoundError(f"no session {session_id!r}")
+        return m.Closed()
+
+    return BodySizeLimit(app, max_request_bytes)

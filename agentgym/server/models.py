@@ -1,0 +1,87 @@
+"""Wire types of the env server, shared by server and client (one request/response pair per route)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CreateSession(_Wire):
+    """Open a session on one environment."""
+
+    env_id: str = Field(description="Registered id or alias, e.g. 'agentgym/ALFWorld-v0'.")
+    kwargs: dict[str, Any] = Field(default_factory=dict, description="Constructor arguments.")
+
+
+class EnvSpec(_Wire):
+    """What a client needs to know of the env behind a session."""
+
+    env_id: str
+    data_version: str
+    max_steps: int
+    max_action_length: int
+    max_observation_length: int
+    splits: dict[str, int]
+    tools: list[dict[str, Any]] | None = None
+    has_expert: bool
+
+
+class SessionCreated(_Wire):
+    session_id: str
+    spec: EnvSpec
+
+
+class ResetRequest(_Wire):
+    seed: int | None = Field(None, description="Seed of the env's generator; None continues it.")
+    options: dict[str, Any] | None = Field(None, description="e.g. {'split': 'test', 'task_id': 3}")
+
+
+class ResetResponse(_Wire):
+    observation: str
+    info: dict[str, Any]
+
+
+class StepRequest(_Wire):
+    action: str
+
+
+class StepResponse(_Wire):
+    observation: str
+    reward: float
+    terminated: bool
+    truncated: bool
+    info: dict[str, Any]
+
+
+class ExpertResponse(_Wire):
+    action: str
+
+
+class Snapshot(_Wire):
+    """A signed, base64-encoded snapshot: only the server that made it restores it."""
+
+    snapshot: str
+
+
+class Closed(_Wire):
+    closed: bool = True
+
+
+class EnvListing(_Wire):
+    id: str
+    description: str
+    aliases: list[str]
+    multiagent: bool
+
+
+class ErrorBody(_Wire):
+    """Every 4xx/5xx answer: the agentgym error class and a message that says what to fix."""
+
+    error: str
+    message: str
+    hint: str | None = None

@@ -1,0 +1,102 @@
+"""The command line, run as users run it (``python -m agentgym``)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agentgym.records import load_trajectories
+
+
+def agentgym(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agentgym", *args], input=stdin, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_envs_lists_ids_and_aliases() -> None:
+    out = agentgym("envs")
+    assert out.returncode == 0 and "agentgym/GuessNumber-v0" in out.stdout and "nim" in out.stdout
+
+
+def test_rollout_writes_trajectories_and_prints_a_summary(tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    out = agentgym(
+        "rollout", "guess", "--policy", "expert", "--episodes", "5", "--split", "test", "--out", str(path)
+    )
+    assert out.returncode == 0, out.stderr
+    assert "guess / expert" in out.stdout and "100.0%" in out.stdout
+    assert len(load_trajectories(path)) == 5
+
+
+def test_rollout_of_a_seat(tmp_path: Path) -> None:
+    out = agentgym(
+        "rollout", "nim", "--policy", "random", "--episodes", "4", "--seat", "player_0", "--others", "optimal"
+    )
+    assert out.returncode == 0, out.stderr
+    assert "nim / random" in out.stdout
+
+
+def test_eval_defaults_to_the_test_split() -> None:
+    out = agentgym("eval", "guess", "--episodes", "3")
+    assert out.returncode == 0 and "(test)" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["rollout", "guesnumber"],
+            "error: unknown environment 'guesnumber'; did you mean agentgym/GuessNumber-v0?",
+        ),
+        (["rollout", "guess", "--policy", "gpt"], "error: unknown policy 'gpt'"),
+        (["rollout", "guess", "--kw", "nope"], "error: expected KEY=VALUE, got 'nope'"),
+        (["rollout", "guess", "--kw", "hgh=3"], "error: cannot make agentgym/GuessNumber-v0 with {'hgh': 3}"),
+        (
+            ["rollout", "guess", "--workers", "gpu"],
+            "error: invalid value for workers: Input should be 'thread', 'process' or 'ray'",
+        ),
+        (["rollout", "guess", "--split", "dev"], "error: split 'dev' has no tasks"),
+        (["play", "nim", "--seat", "player_7"], "error: learner 'player_7' is not a seat of this game"),
+        (["serve-model", "./no/such/model"], "error: model path './no/such/model' does not exist"),
+    ],
+)
+def test_bad_arguments_give_one_line_and_a_hint(args: list[str], message: str) -> None:
+    out = agentgym(*args)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.splitlines()[0].startswith(message), out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_usage_errors_are_short() -> None:
+    out = agentgym("rollout", "guess", "--episodes", "zero")
+    assert (
+        out.returncode == 2
+        and "Invalid value for '--episodes'" in out.stderr
+        and "Traceback" not in out.stderr
+    )
+
+
+def test_a_person_can_play(tmp_path: Path) -> None:
+    out = agentgym(
+        "play",
+        "guess",
+        "--split",
+        "test",
+        "--task-id",
+        "1",
+        stdin="guess 8\n1\nhello\n:expert\n:expert\n:expert\n",
+    )
+    assert out.returncode == 0, out.stderr
+    assert (
+        "8 is too low." in out.stdout and "9 is too low." in out.stdout
+    )  # '1' picks the first admissible action
+    assert "(invalid action)" in out.stdout and "Episode over: won" in out.stdout
+
+
+def test_play_ends_quietly_at_end_of_input() -> None:
+    out = agentgym("play", "nim", "--seat", "player_0", stdin="take 1\n")
+    assert out.returncode == 0 and "Traceback" not in out.stderr

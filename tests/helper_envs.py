@@ -1,0 +1,63 @@
+"""Environments that misbehave on purpose, for the engine's and server's failure tests.
+
+Importing this module registers them; workers name them as
+``helper_envs:agentgym/<Name>-v0`` so subprocesses import it too.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from agentgym.core import TextEnv, state_digest
+from agentgym.episode import ResetOptions
+from agentgym.registry import register
+
+
+class CountEnv(TextEnv):
+    """Say `next` five times. Uses the replay snapshot fallback (no native state)."""
+
+    def __init__(
+        self, crash_at: int | None = None, hang_at: int | None = None, die_at: int | None = None
+    ) -> None:
+        super().__init__(max_steps=10, max_action_length=64)
+        self.splits = {"train": 4, "valid": 2, "test": 2}
+        self.crash_at, self.hang_at, self.die_at = crash_at, hang_at, die_at
+        self.count = 0
+        self.salt = 0
+
+    def _reset(self, task_id: int, options: ResetOptions) -> tuple[str, dict[str, Any]]:
+        self.count = 0
+        self.salt = int(self.np_random.integers(1000))
+        return f"task {task_id}, salt {self.salt}", self._info(False)
+
+    def _step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        self.count += 1
+        if self.count == self.crash_at:
+            raise ValueError("boom")
+        if self.count == self.hang_at:
+            time.sleep(60)
+        if self.count == self.die_at:
+            os._exit(3)
+        valid = action == "next"
+        won = self.count >= 5 and valid
+        return (
+            f"count {self.count}, noise {int(self.np_random.integers(100))}",
+            float(won),
+            won,
+            False,
+            self._info(not valid),
+        )
+
+    def _info(self, invalid: bool) -> dict[str, Any]:
+        return {
+            "task": "say next five times",
+            "admissible_actions": ["next", "wait"],
+            "state_key": state_digest(self.count),
+            "won": self.count >= 5,
+            "invalid_action": invalid,
+        }
+
+
+register("agentgym/Count-v0", "helper_envs:CountEnv", description="test env", aliases=("count",))

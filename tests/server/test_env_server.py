@@ -1,0 +1,211 @@
+"""The env server and RemoteEnv against a real uvicorn server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import helper_envs  # noqa: F401
+import httpx
+import pytest
+
+import agentgym
+from agentgym.policies import RandomPolicy, ScriptedPolicy
+from agentgym.records import TrajectoryWriter, load_trajectories
+from agentgym.rollout import EnvFactory, RolloutConfig, RolloutEngine, group_episodes
+from agentgym.server import RemoteEnv, create_app
+from agentgym.testing import check_server_roundtrip, serve_in_thread
+
+
+@pytest.fixture
+def server(free_port: int):
+    with serve_in_thread(
+        create_app(["guess", "count"], max_sessions=80, max_request_bytes=20_000), free_port
+    ) as url:
+        yield url
+
+
+def comparable(trajs) -> list[str]:
+    return [json.dumps(t.model_dump(exclude={"wall_time_s"}), sort_keys=True) for t in trajs]
+
+
+def test_roundtrip_checker() -> None:
+    check_server_roundtrip("guess")
+
+
+def test_remote_rollout_equals_local_rollout(server: str) -> None:
+    specs = group_episodes(range(5), split="train", group_size=2, seed=11)
+    config = RolloutConfig(progress=False, num_envs=4)
+    with RolloutEngine("guess", RandomPolicy(seed=4), config) as engine:
+        local = engine.run(specs).trajectories
+    factory = EnvFactory("agentgym/GuessNumber-v0", server_url=server)
+    with RolloutEngine(factory, RandomPolicy(seed=4), config) as engine:
+        remote = engine.run(specs).trajectories
+    assert comparable(remote) == comparable(local)
+
+
+def test_64_concurrent_sessions(server: str) -> None:
+    envs = [RemoteEnv(server, "guess") for _ in range(64)]
+    assert httpx.get(f"{server}/health").json()["sessions"] == 64
+    results: list[float] = [0.0] * 64
+    errors: list[BaseException] = []
+
+    def play(i: int) -> None:
+        try:
+            env = envs[i]
+            env.reset(seed=i, options={"split": "train", "task_id": i % 9})
+            done = False
+            while not done:
+                _, reward, terminated, truncated, _ = env.step(env.expert_action())
+                results[i] += reward
+                done = terminated or truncated
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=play, args=(i,)) for i in range(64)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and results == [1.0] * 64
+    for env in envs:
+        env.close()
+    assert httpx.get(f"{server}/health").json()["sessions"] == 0
+
+
+def test_killing_the_server_fails_episodes_and_keeps_the_jsonl(tmp_path: Path, free_port: int) -> None:
+    cmd = [sys.executable, "-m", "agentgym", "serve", "guess", "--port", str(free_port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{free_port}"
+    try:
+        _wait_for(url)
+        out = tmp_path / "runs.jsonl"
+        finished: list[str] = []
+
+        def on_episode(traj) -> None:
+            finished.append(traj.outcome)
+            if len(finished) == 3:
+                proc.kill()
+                proc.wait()
+
+        factory = EnvFactory("agentgym/GuessNumber-v0", server_url=url)
+        config = RolloutConfig(progress=False, num_envs=1)
+        with (
+            TrajectoryWriter(out) as writer,
+            RolloutEngine(factory, ScriptedPolicy(lambda q: "guess 8"), config) as e,
+        ):
+            result = e.run(group_episodes(range(6), split="train"), writer=writer, on_episode=on_episode)
+    finally:
+        proc.kill()
+    assert [t.outcome for t in result.trajectories[:3]] != ["failed"] * 3
+    failed = result.trajectories[3:]
+    assert all(t.failed and "is unreachable" in t.failure for t in failed)
+    assert result.summary.failed == 3
+    assert comparable(load_trajectories(out)) == comparable(result.trajectories)
+
+
+def test_malformed_json_is_a_422_with_a_message(server: str) -> None:
+    sid = httpx.post(f"{server}/sessions", json={"env_id": "guess"}).json()["session_id"]
+    r = httpx.post(
+        f"{server}/sessions/{sid}/step", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422 and r.json()["error"] == "ValidationError"
+    assert r.json()["message"].startswith("malformed request: body")
+    r = httpx.post(f"{server}/sessions/{sid}/step", json={"act": "guess 1"})
+    assert r.status_code == 422 and "body.action: Field required" in r.json()["message"]
+    r = httpx.post(f"{server}/sessions/{sid}/reset", json={"seed": "seven"})
+    assert r.status_code == 422 and "body.seed" in r.json()["message"]
+
+
+def test_size_limits(server: str) -> None:
+    env = RemoteEnv(server, "guess")
+    env.reset(seed=0)
+    obs, _, _, _, info = env.step("x" * 1000)  # over the env's action limit: an invalid action
+    assert info["invalid_action"] and "limit is 256" in obs
+    r = httpx.post(f"{server}/sessions/{env.session_id}/step", json={"action": "x" * 50_000})
+    assert r.status_code == 413 and "exceeds the server's limit of 20000 bytes" in r.json()["message"]
+    env.close()
+
+
+def test_errors_come_back_as_the_same_exception_class(server: str) -> None:
+    with pytest.raises(agentgym.UnknownEnvError, match=r"unknown environment 'guesnumber'.*\(HTTP 404\)"):
+        RemoteEnv(server, "guesnumber")
+    with pytest.raises(agentgym.UnknownEnvError, match="does not offer agentgym/Nim-v0"):
+        RemoteEnv(server, "nim")
+    env = RemoteEnv(server, "guess")
+    with pytest.raises(agentgym.ConfigError, match=r"task_id 50 is out of range.*\(HTTP 400\)"):
+        env.reset(options={"task_id": 50})
+    env.reset(seed=0, options={"split": "test", "task_id": 0})
+    while not env.step(env.expert_action())[2]:
+        pass
+    with pytest.raises(agentgym.ContractError, match=r"episode is over.*\(HTTP 409\)"):
+        env.step("guess 1")
+    env.close()
+    r = httpx.post(f"{server}/sessions/nope/step", json={"action": "a"})
+    assert r.status_code == 404 and r.json()["error"] == "SessionNotFoundError"
+
+
+def test_an_env_that_raises_answers_500_and_closes_the_session(free_port: int) -> None:
+    app = create_app(["count"])
+    with serve_in_thread(app, free_port) as url:
+        env = RemoteEnv(url, "count", crash_at=2)
+        env.reset(seed=0)
+        env.step("next")
+        with pytest.raises(
+            agentgym.EnvCrashedError, match=r"raised ValueError: boom; the session was closed"
+        ):
+            env.step("next")
+        with pytest.raises(agentgym.SessionNotFoundError):
+            env.step("next")
+
+
+def test_snapshots_are_signed(server: str) -> None:
+    env = RemoteEnv(server, "count")
+    env.reset(seed=1)
+    env.step("next")
+    snap = env.snapshot()
+    a = env.step("next")
+    env.restore(snap)
+    assert env.step("next") == a
+    tampered = bytes([snap[0] ^ 1]) + snap[1:]
+    with pytest.raises(agentgym.SnapshotError, match="signature does not match"):
+        env.restore(tampered)
+    env.close()
+
+
+def test_idle_sessions_expire(free_port: int) -> None:
+    with serve_in_thread(create_app(["guess"], idle_ttl_s=0.2), free_port) as url:
+        env = RemoteEnv(url, "guess")
+        env.reset(seed=0)
+        time.sleep(0.6)
+        with pytest.raises(agentgym.SessionNotFoundError, match="expired after 0 s idle"):
+            env.step("guess 1")
+
+
+def test_too_many_sessions_is_a_429(free_port: int) -> None:
+    with serve_in_thread(create_app(["guess"], max_sessions=2), free_port) as url:
+        envs = [RemoteEnv(url, "guess") for _ in range(2)]
+        r = httpx.post(f"{url}/sessions", json={"env_id": "guess"})
+        assert r.status_code == 429 and "maximum of 2 sessions" in r.json()["message"]
+        for env in envs:
+            env.close()
+
+
+def test_openapi_schema_lists_the_routes(server: str) -> None:
+    paths = httpx.get(f"{server}/openapi.json").json()["paths"]
+    assert {"/sessions", "/sessions/{session_id}/step", "/sessions/{session_id}/snapshot"} <= set(paths)
+
+
+def _wait_for(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/health", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server at {url} did not start")

@@ -1,0 +1,137 @@
+"""Policies: the transformers backend's tokens and log-probs, and the model-free policies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+import agentgym
+from agentgym.policies import (
+    ExpertPolicy,
+    Query,
+    RandomPolicy,
+    SamplingParams,
+    ScriptedPolicy,
+    TransformersPolicy,
+    make_policy,
+)
+from agentgym.policies.hf import load_model
+from agentgym.records import Message
+
+
+def queries(n: int) -> list[Query]:
+    texts = ["I am thinking", "guess 8 is too high. " * 3, "Correct!", "4 is too low. " * 7]
+    return [Query(t, {}, [Message(role="user", content=t)]) for t in texts[:n]]
+
+
+def fresh_logprobs(model, prompt: list[int], tokens: list[int]) -> torch.Tensor:
+    ids = torch.tensor([prompt + tokens])
+    with torch.no_grad():
+        logits = model(ids).logits[0].float()
+    logp = torch.log_softmax(logits[len(prompt) - 1 : -1], dim=-1)
+    return logp.gather(-1, torch.tensor(tokens)[:, None])[:, 0]
+
+
+@pytest.mark.parametrize(
+    "sampling",
+    [
+        SamplingParams(max_new_tokens=12, seed=1),
+        SamplingParams(max_new_tokens=12, temperature=0.7, top_p=0.9, top_k=50, seed=2),
+    ],
+)
+def test_recorded_logprobs_match_a_fresh_forward_pass(tiny, sampling: SamplingParams) -> None:
+    model, tok = tiny
+    policy = TransformersPolicy(model, tok, seed=0)
+    gens = policy.generate(queries(4), sampling)  # four prompts of different lengths, left-padded
+    for gen in gens:
+        assert gen.prompt_token_ids and gen.token_ids and len(gen.token_ids) == len(gen.logprobs)
+        expected = fresh_logprobs(model, gen.prompt_token_ids, gen.token_ids)
+        assert torch.allclose(torch.tensor(gen.logprobs), expected, atol=1e-4)
+
+
+def test_sampling_is_reproducible_from_the_seed(tiny) -> None:
+    model, tok = tiny
+    a = TransformersPolicy(model, tok).generate(queries(3), SamplingParams(max_new_tokens=8, seed=5))
+    b = TransformersPolicy(model, tok).generate(queries(3), SamplingParams(max_new_tokens=8, seed=5))
+    c = TransformersPolicy(model, tok).generate(queries(3), SamplingParams(max_new_tokens=8, seed=6))
+    assert [g.token_ids for g in a] == [g.token_ids for g in b] != [g.token_ids for g in c]
+
+
+def test_sampling_leaves_torch_global_rng_alone(tiny) -> None:
+    model, tok = tiny
+    torch.manual_seed(0)
+    before = torch.get_rng_state()
+    TransformersPolicy(model, tok).generate(queries(2), SamplingParams(max_new_tokens=4))
+    assert torch.equal(before, torch.get_rng_state())
+
+
+def test_greedy_equals_argmax(tiny) -> None:
+    model, tok = tiny
+    gen = TransformersPolicy(model, tok).generate(
+        queries(1), SamplingParams(max_new_tokens=5, temperature=0)
+    )[0]
+    ids = list(gen.prompt_token_ids)
+    for token in gen.token_ids:
+        with torch.no_grad():
+            assert int(model(torch.tensor([ids])).logits[0, -1].argmax()) == token
+        ids.append(token)
+
+
+def test_eos_ends_a_reply_and_stop_strings_are_kept(tiny) -> None:
+    model, tok = tiny
+    policy = TransformersPolicy(model, tok)
+    eos = tok.eos_token_id
+    always_eos = model.lm_head.register_forward_hook(
+        lambda module, args, out: out.index_fill(-1, torch.tensor([eos]), 1e4)
+    )
+    try:
+        gen = policy.generate(queries(1), SamplingParams(max_new_tokens=5))[0]
+    finally:
+        always_eos.remove()
+    assert gen.token_ids == [eos] and gen.finish_reason == "stop" and gen.text == ""
+    gen = policy.generate(queries(1), SamplingParams(max_new_tokens=30, seed=3, stop=["e"]))[0]
+    assert gen.finish_reason == "length" or "e" in gen.text
+
+
+def test_load_model_errors_are_one_line() -> None:
+    with pytest.raises(agentgym.ConfigError, match=r"model path './nowhere/model' does not exist"):
+        load_model("./nowhere/model")
+    with pytest.raises(agentgym.ConfigError, match="cannot load model 'no-such-org/no-such-model'"):
+        load_model("no-such-org/no-such-model")
+
+
+def test_a_saved_model_loads_by_path(tiny, tmp_path: Path) -> None:
+    model, tok = tiny
+    model.save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    policy = make_policy(f"hf:{tmp_path}")
+    assert policy.generate(queries(1), SamplingParams(max_new_tokens=2))[0].token_ids
+
+
+def test_model_free_policies() -> None:
+    info = {"admissible_actions": ["a", "b", "c"], "expert_action": "b"}
+    q = [Query("o", info, episode_step=1)]
+    assert ExpertPolicy().generate(q, SamplingParams())[0].action == "b"
+    picks = {RandomPolicy(seed=s).generate(q, SamplingParams())[0].action for s in range(20)}
+    assert picks == {"a", "b", "c"}
+    assert ScriptedPolicy(["x", "y"]).generate(q, SamplingParams())[0].action == "y"
+    assert ScriptedPolicy(lambda query: query.observation).generate(q, SamplingParams())[0].action == "o"
+
+
+def test_model_free_policy_misuse_is_explained() -> None:
+    with pytest.raises(agentgym.ConfigError, match="needs an env with an expert"):
+        ExpertPolicy().generate([Query("o", {})], SamplingParams())
+    with pytest.raises(agentgym.ConfigError, match="action space is open"):
+        RandomPolicy().generate([Query("o", {"admissible_actions": None})], SamplingParams())
+    with pytest.raises(agentgym.ConfigError, match="the script has 1 actions; step 3 needs more"):
+        ScriptedPolicy(["x"]).generate([Query("o", {}, episode_step=3)], SamplingParams())
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"), [("gpt", "unknown policy 'gpt'"), ("openai:http://x/v1", r"needs --model")]
+)
+def test_make_policy_errors(spec: str, message: str) -> None:
+    with pytest.raises(agentgym.ConfigError, match=message):
+        make_policy(spec)

@@ -1,0 +1,156 @@
+"""The rollout engine: batching, groups, worker kinds, failures, and writing as it goes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import helper_envs  # noqa: F401
+import pytest
+
+import agentgym
+from agentgym.policies import ExpertPolicy, RandomPolicy, ScriptedPolicy, TransformersPolicy
+from agentgym.policies.base import Generation, SamplingParams
+from agentgym.records import TrajectoryWriter, load_trajectories
+from agentgym.rollout import EnvFactory, RolloutConfig, RolloutEngine, group_episodes
+from agentgym.testing import require_backend
+
+QUIET = {"progress": False}
+
+
+def comparable(trajs) -> list[str]:
+    return [json.dumps(t.model_dump(exclude={"wall_time_s"}), sort_keys=True) for t in trajs]
+
+
+def run(env, policy, specs, **config):
+    with RolloutEngine(env, policy, RolloutConfig(**QUIET, **config)) as engine:
+        return engine.run(specs)
+
+
+def test_expert_wins_every_guess_task() -> None:
+    result = run("guess", ExpertPolicy(), group_episodes(range(9), split="train"), num_envs=4)
+    assert result.summary.success_rate == 1.0 and result.summary.failed == 0
+    assert [t.task_id for t in result.trajectories] == list(range(9))
+    assert all(t.steps[-1].terminated and t.outcome == "won" for t in result.trajectories)
+
+
+def test_group_copies_share_task_seed_and_first_state() -> None:
+    result = run("count", RandomPolicy(seed=0), group_episodes([1, 2], group_size=3, seed=7), num_envs=4)
+    groups: dict[str, set[str]] = {}
+    for t in result.trajectories:
+        groups.setdefault(t.group_id, set()).add(t.steps[0].observation)
+    assert len(groups) == 2 and all(len(first) == 1 for first in groups.values())
+
+
+def test_steps_record_the_state_before_the_action() -> None:
+    traj = run("guess", ExpertPolicy(), group_episodes([0], split="test")).trajectories[0]
+    assert traj.steps[0].observation.startswith("I am thinking")
+    assert traj.steps[0].admissible_actions[0] == "guess 1"
+    assert traj.steps[1].observation == "8 is too high."
+    assert traj.steps[1].state_key == traj.steps[0].info["state_key"]
+
+
+@pytest.mark.parametrize("workers", ["process", "ray"])
+def test_worker_kinds_give_identical_trajectories(workers: str) -> None:
+    if workers == "ray":
+        require_backend(_has("ray"), "ray is not installed (pip install 'agentgym[distributed]')")
+    specs = group_episodes(range(6), split="train", group_size=2, seed=3)
+    threads = run("guess", RandomPolicy(seed=1), specs, num_envs=5, num_workers=2)
+    other = run("guess", RandomPolicy(seed=1), specs, num_envs=5, num_workers=2, workers=workers)
+    assert comparable(threads.trajectories) == comparable(other.trajectories)
+
+
+def test_model_policy_trajectories_carry_tokens(tiny) -> None:
+    model, tok = tiny
+    policy = TransformersPolicy(model, tok, seed=0)
+    config = {"sampling": SamplingParams(max_new_tokens=6, seed=0), "prompt": {"history": 2}}
+    result = run("guess", policy, group_episodes([0, 1], split="test"), num_envs=2, **config)
+    steps = [s for t in result.trajectories for s in t.steps]
+    assert all(s.prompt_token_ids and s.action_token_ids and s.action_logprobs for s in steps)
+    assert result.summary.generated_tokens == sum(len(s.action_token_ids) for s in steps)
+    assert all(s.invalid_action for s in steps if "<action>" not in s.response)
+
+
+@pytest.mark.parametrize("workers", ["thread", "process"])
+def test_a_crashing_env_fails_only_its_episode(workers: str) -> None:
+    specs = group_episodes(range(4), seed=0)
+    factory = EnvFactory("helper_envs:agentgym/Count-v0", {"crash_at": 3})
+    result = run(factory, ScriptedPolicy(["next"] * 9), specs, num_envs=2, workers=workers)
+    assert result.summary.failed == 4
+    assert all("step failed: ValueError: boom" in t.failure for t in result.trajectories)
+    assert all(len(t.steps) == 2 for t in result.trajectories)  # steps before the crash are kept
+    healthy = run(
+        EnvFactory(factory.env_id), ScriptedPolicy(["next"] * 9), specs, num_envs=2, workers=workers
+    )
+    assert healthy.summary.success_rate == 1.0
+
+
+def test_a_hanging_step_times_out_and_the_run_goes_on() -> None:
+    factory = EnvFactory("helper_envs:agentgym/Count-v0", {"hang_at": 2})
+    result = run(
+        factory,
+        ScriptedPolicy(["next"] * 9),
+        group_episodes([0]),
+        workers="process",
+        step_timeout_s=1.0,
+    )
+    assert result.trajectories[0].failure == "step failed: env step timed out after 1.0 s"
+
+
+def test_a_dying_worker_process_is_replaced() -> None:
+    factory = EnvFactory("helper_envs:agentgym/Count-v0", {"die_at": 2})
+    specs = group_episodes(range(3))
+    result = run(factory, ScriptedPolicy(["next"] * 9), specs, workers="process", num_envs=1)
+    assert [t.failure for t in result.trajectories] == [
+        "step failed: env worker process died (exit code 3)"
+    ] * 3
+
+
+def test_a_policy_that_raises_fails_the_turns_episodes() -> None:
+    class Broken:
+        name, wants_messages, wants_expert = "broken", False, False
+
+        def generate(self, queries, sampling) -> list[Generation]:
+            raise RuntimeError("CUDA out of memory")
+
+    result = run("guess", Broken(), group_episodes(range(3)), num_envs=2)
+    assert result.summary.failed == 3
+    assert result.summary.failure_reasons == {"policy raised RuntimeError: CUDA out of memory": 3}
+
+
+def test_not_a_policy_is_refused() -> None:
+    with pytest.raises(agentgym.ConfigError, match="is not a policy"):
+        RolloutEngine("guess", object(), RolloutConfig(**QUIET))  # type: ignore[arg-type]
+
+
+def test_trajectories_are_written_as_they_finish(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    seen: list[int] = []
+
+    def on_episode(traj) -> None:
+        seen.append(len(load_trajectories(path)))
+
+    with (
+        TrajectoryWriter(path) as writer,
+        RolloutEngine("guess", ExpertPolicy(), RolloutConfig(**QUIET, num_envs=2)) as engine,
+    ):
+        engine.run(group_episodes(range(4), split="train"), writer=writer, on_episode=on_episode)
+    assert seen == [1, 2, 3, 4] and len(load_trajectories(path)) == 4
+
+
+def test_unparseable_replies_are_flagged_and_passed_through() -> None:
+    class Chatty:
+        name, wants_messages, wants_expert = "chatty", True, False
+
+        def generate(self, queries, sampling):
+            return [Generation(text="I would guess 8") for _ in queries]
+
+    traj = run("guess", Chatty(), group_episodes([0]), prompt={"action_format": "tags"}).trajectories[0]
+    assert traj.steps[0].invalid_action and traj.steps[0].action == "I would guess 8"
+    assert traj.outcome == "truncated" and len(traj.steps) == 10
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
