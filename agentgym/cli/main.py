@@ -1,4 +1,4 @@
-"""The ``agentgym`` command: envs, play, rollout, eval, serve, serve-model, demo.
+"""The ``agentgym`` command: envs, play, rollout, eval, serve, serve-model, demo, train.
 
 Errors the user can fix print as one line (``error: …``) with a hint and exit
 with status 2; no traceback unless ``AGENTGYM_DEBUG=1``.
@@ -20,6 +20,7 @@ from typer.exceptions import TyperException
 from agentgym.cli import play as play_cmd
 from agentgym.cli import rollout as rollout_cmd
 from agentgym.exceptions import AgentGymError
+from agentgym.trainers.cli import app as train_app
 
 app = typer.Typer(
     name="agentgym",
@@ -31,6 +32,7 @@ app = typer.Typer(
 app.command("play")(play_cmd.play)
 app.command("rollout")(rollout_cmd.rollout)
 app.command("eval")(rollout_cmd.evaluate)
+app.add_typer(train_app, name="train")
 
 
 @app.command()

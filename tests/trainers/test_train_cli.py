@@ -111,3 +111,11 @@ def test_resume_needs_a_run_and_the_same_config(tmp_path) -> None:
 def test_evaluate_run_needs_a_run(tmp_path) -> None:
     with pytest.raises(ConfigError, match="is not a training run"):
         evaluate_run(tmp_path)
+
+
+def test_mounted_as_agentgym_train(tmp_path) -> None:
+    from agentgym.cli.main import app as main_app
+
+    result = CliRunner().invoke(main_app, ["train", "rloo", "--env", "guess", "--model", str(tmp_path / "x")])
+    assert result.exit_code == 2
+    assert result.output.splitlines()[0] == f"error: model path {str(tmp_path / 'x')!r} does not exist"
