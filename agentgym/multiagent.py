@@ -180,10 +180,16 @@ class PolicyPlayer:
 
 
 class RandomPlayer:
-    """Uniform over the seat's admissible actions (or its game's ``random_action``)."""
+    """Uniform over the seat's admissible actions (or its game's ``random_action``).
+
+    Games with open phases (free speech, messages) implement
+    ``random_action(agent, rng) -> str``; it is used when the seat's info has no
+    admissible actions.
+    """
 
     def __init__(self, env: TextAECEnv, agent: str, seed: int | None = None) -> None:
         self.env = env
+        self.agent = agent
         self.rng, _ = seeding.np_random(seed)
 
     def reset(self, seed: int | None = None) -> None:
@@ -191,9 +197,15 @@ class RandomPlayer:
 
     def act(self, observation: str, info: dict[str, Any]) -> str:
         actions = info.get("admissible_actions")
-        if not actions:
-            raise ConfigError("a random player needs admissible actions in the seat's info")
-        return actions[int(self.rng.integers(len(actions)))]
+        if actions:
+            return actions[int(self.rng.integers(len(actions)))]
+        random_action = getattr(self.env, "random_action", None)
+        if random_action is None:
+            raise ConfigError(
+                "a random player needs admissible actions in the seat's info "
+                f"or a random_action(agent, rng) method on {type(self.env).__name__}"
+            )
+        return random_action(self.agent, self.rng)
 
 
 PlayerSpec = str | Player | Policy | Callable[[str, dict[str, Any]], str]
@@ -203,7 +215,9 @@ class SeatEnv(TextEnv):
     """One seat of a :class:`TextAECEnv` as a single-agent :class:`TextEnv`.
 
     The learner's reward is what the game paid it since its last action; the
-    episode ends when the learner is done. ``info["seat"]`` names its seat.
+    episode ends when the learner is done. ``info["seat"]`` names its seat. When
+    the game ends before the learner's first turn, its first step ignores the
+    action and ends the episode with the final observation and reward.
     """
 
     def __init__(
@@ -252,10 +266,16 @@ class SeatEnv(TextEnv):
 
     def _step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         game = self.game
-        game.step(action)
-        # The learner's own action decides invalid_action, not the moves that follow it.
-        invalid = bool((game.infos.get(self.seat) or {}).get("invalid_action", False))
-        self._advance()
+        seat_done = game.terminations.get(self.seat, True) or game.truncations.get(self.seat)
+        invalid = False
+        if not seat_done and game.agent_selection == self.seat:
+            game.step(action)
+            # The learner's own action decides invalid_action, not the moves that follow it.
+            invalid = bool((game.infos.get(self.seat) or {}).get("invalid_action", False))
+            self._advance()
+        # else the game ended before the learner's first turn (in Werewolf, a player killed
+        # on the first night): reset cannot say so, so this step ignores the action and
+        # returns the final observation and reward.
         reward = float(game._cumulative_rewards.get(self.seat, 0.0))
         terminated = bool(game.terminations.get(self.seat, True))
         truncated = bool(game.truncations.get(self.seat, False))

@@ -18,3 +18,24 @@ register(
     aliases=("nim",),
     multiagent=True,
 )
+register(
+    "agentgym/Werewolf-v0",
+    "agentgym.environments.werewolf.env:WerewolfEnv",
+    description="Werewolf for 5-12 players: night kills, seer, doctor, free-text day talk and votes.",
+    aliases=("werewolf",),
+    multiagent=True,
+)
+register(
+    "agentgym/DealOrNoDeal-v0",
+    "agentgym.environments.negotiation.dond_env:DealOrNoDealEnv",
+    description="Deal or No Deal (Lewis et al. 2017): divide books, hats and balls by talking.",
+    aliases=("dealornodeal",),
+    multiagent=True,
+)
+register(
+    "agentgym/Bargain-v0",
+    "agentgym.environments.negotiation.bargain_env:BargainEnv",
+    description="CraigslistBargain-style price haggling between a buyer and a seller.",
+    aliases=("bargain",),
+    multiagent=True,
+)

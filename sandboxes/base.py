@@ -2,8 +2,8 @@
 
 What runs (this module) is split from where it runs (one module per backend),
 as SWE-ReX splits runtime from deployment. A :class:`Sandbox` is one long-lived
-shell session for one episode: state such as the working directory and
-exported variables persists between :meth:`Sandbox.exec` calls.
+shell session for one episode: the working directory and exported variables
+persist between :meth:`Sandbox.exec` calls.
 """
 
 from __future__ import annotations
@@ -11,11 +11,27 @@ from __future__ import annotations
 import abc
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agentgym.exceptions import ConfigError
 
 
 class Limits(BaseModel):
-    """Resource limits of one sandbox. Every backend enforces every field."""
+    """Resource limits of one sandbox.
+
+    ``/workspace`` and ``/tmp`` live in RAM (tmpfs), each capped at ``disk_mb``;
+    their content counts towards the sandbox's memory, whose cap is therefore
+    ``memory_mb + disk_mb``. docs/sandboxes.md says how each backend enforces
+    each field (the local backend enforces only the timeout and the output cap).
+
+    Example:
+        >>> Limits(memory_mb=256).pids
+        256
+        >>> Limits(memory_mb=1)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        agentgym.exceptions.ConfigError: invalid sandbox limit memory_mb=1: Input should be ...
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -25,10 +41,24 @@ class Limits(BaseModel):
     cpus: float = Field(1.0, gt=0, description="CPU cores the sandbox may use.")
     memory_mb: int = Field(1024, ge=16, description="Memory of all processes together, in MiB.")
     pids: int = Field(256, ge=8, description="Most processes and threads at once.")
-    disk_mb: int = Field(1024, ge=1, description="Size of the writable workspace, in MiB.")
+    disk_mb: int = Field(1024, ge=1, description="Size of /workspace (and of /tmp), in MiB.")
     output_bytes: int = Field(
         1_000_000, ge=1024, description="Most bytes kept of stdout and of stderr per exec."
     )
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as err:
+            first = err.errors()[0]
+            name = ".".join(str(part) for part in first["loc"])
+            if first["type"] == "extra_forbidden":
+                known = ", ".join(type(self).model_fields)
+                raise ConfigError(f"unknown sandbox limit {name!r}; use one of: {known}") from None
+            raise ConfigError(
+                f"invalid sandbox limit {name}={data.get(name)!r}: {first['msg']} "
+                f"(fix the value, e.g. Limits({name}=...))"
+            ) from None
 
 
 class ExecResult(BaseModel):
@@ -40,9 +70,7 @@ class ExecResult(BaseModel):
     stderr: str
     exit_code: int = Field(description="The shell's exit status; -1 when killed by the timeout.")
     timed_out: bool = False
-    truncated: bool = Field(
-        False, description="Output past Limits.output_bytes was cut, with a marker."
-    )
+    truncated: bool = Field(False, description="Output past Limits.output_bytes was cut, with a marker.")
     duration_s: float = 0.0
 
 
@@ -50,9 +78,13 @@ class Sandbox(abc.ABC):
     """One isolated shell session with a writable ``/workspace``.
 
     Use as a context manager; :meth:`close` kills every process of the sandbox.
+    A sandbox whose session died raises :class:`agentgym.EnvCrashedError` from
+    every call (a :class:`SandboxPool` then replaces it).
     """
 
+    backend: str = ""
     workdir: str = "/workspace"
+    limits: Limits
 
     @abc.abstractmethod
     def exec(self, cmd: str, timeout: float | None = None) -> ExecResult:
@@ -60,7 +92,7 @@ class Sandbox(abc.ABC):
 
     @abc.abstractmethod
     def read_file(self, path: str) -> bytes:
-        """Bytes of a file under the workspace (relative, or absolute under /workspace)."""
+        """Bytes of a file under the workspace (relative, or absolute under the workdir)."""
 
     @abc.abstractmethod
     def write_file(self, path: str, data: bytes | str) -> None:
@@ -71,16 +103,21 @@ class Sandbox(abc.ABC):
         """Names in a folder of the workspace, sorted."""
 
     @abc.abstractmethod
-    def snapshot(self) -> Any:
-        """A handle to the workspace as it is now."""
+    def snapshot(self) -> bytes:
+        """The workspace as it is now: a tar archive, names relative to the workdir."""
 
     @abc.abstractmethod
-    def restore(self, handle: Any) -> None:
+    def restore(self, handle: bytes) -> None:
         """Put the workspace back as it was when ``handle`` was taken."""
+
+    @property
+    @abc.abstractmethod
+    def alive(self) -> bool:
+        """False once the session died or the sandbox was closed."""
 
     @abc.abstractmethod
     def close(self) -> None:
-        """Kill every process of the sandbox and free its resources."""
+        """Kill every process of the sandbox and free its resources (idempotent)."""
 
     def __enter__(self) -> Sandbox:
         return self

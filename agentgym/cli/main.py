@@ -14,12 +14,13 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 from typer.exceptions import TyperException
 
 from agentgym.cli import play as play_cmd
 from agentgym.cli import rollout as rollout_cmd
 from agentgym.exceptions import AgentGymError
+from agentgym.sandboxes.cli import app as sandbox_app
 from agentgym.trainers.cli import app as train_app
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ app = typer.Typer(
 app.command("play")(play_cmd.play)
 app.command("rollout")(rollout_cmd.rollout)
 app.command("eval")(rollout_cmd.evaluate)
+app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(train_app, name="train")
 
 
@@ -40,11 +42,12 @@ def envs() -> None:
     """List every registered environment."""
     import agentgym
 
-    table = Table("id", "aliases", "kind", "description")
+    table = Table("aliases", "kind", "description")
+    table.columns.insert(0, Column("id", no_wrap=True))
     for env in agentgym.list_envs():
         kind = "multi-agent" if env.multiagent else "single-agent"
         table.add_row(env.id, ", ".join(env.aliases), kind, env.description)
-    Console().print(table)
+    Console(width=max(Console().width, 150)).print(table)
 
 
 @app.command()

@@ -1,0 +1,101 @@
+# The shell side of an agentgym sandbox session (bash). Sourced, never run alone.
+#
+# Every command runs as a job: a forked subshell of the session shell, so that
+# `exit`, a crash or a kill end the job and never the session. The job's EXIT
+# trap writes its working directory and exported variables to $_AG_STATE/env,
+# which the session applies before the next job: state persists as in a
+# terminal. Only fork-free builtins run in the session shell itself.
+#
+# Variables set by the host: _AG_STATE (a private folder for the state files),
+# _AG_OUT and _AG_ERR (fds of the host's output pipes; session loop only),
+# _AG_SID (local backend only: the session id that bounds the kill).
+
+_ag_save() {  # EXIT trap of a job: its exported variables and folder, as shell code
+    local n
+    compgen -e > "$_AG_STATE/names"
+    {
+        while IFS= read -r n; do printf 'export %s=%q\n' "$n" "${!n}"; done < "$_AG_STATE/names"
+        printf 'cd -- %q\n' "$PWD"
+    } > "$_AG_STATE/env"
+}
+
+_ag_apply() {  # make the state a job left the session's own
+    [ -s "$_AG_STATE/env" ] || return 0
+    local n
+    compgen -e > "$_AG_STATE/names"
+    while IFS= read -r n; do unset -v "$n" 2>/dev/null; done < "$_AG_STATE/names"
+    . "$_AG_STATE/env" 2>/dev/null
+}
+
+_ag_kill_since() {  # SIGKILL every process born at clock tick $1 or later, but this shell and pid 1
+    local since=$1 p line f round again
+    for round in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do
+        again=0
+        for p in /proc/[0-9]*; do
+            p=${p#/proc/}
+            [[ $p == "$$" || $p == 1 ]] && continue
+            read -r line 2>/dev/null < "/proc/$p/stat" || continue
+            f=(${line##*) })  # f[0] is field 3 (state), f[3] the session, f[19] the start tick
+            [[ ${f[0]} == Z ]] && continue
+            (( f[19] >= since )) || continue
+            [[ -n $_AG_SID && ${f[3]} != "$_AG_SID" ]] && continue
+            kill -9 "$p" 2>/dev/null && again=1
+        done
+        (( again )) || return 0
+    done
+}
+
+_ag_on_timeout() {  # SIGUSR1 from the host: the job ran past its time
+    local line f
+    _ag_timed=1
+    read -r line 2>/dev/null < "/proc/$_ag_job/stat" || return 0
+    f=(${line##*) })
+    _ag_kill_since "${f[19]}"
+}
+
+_ag_loop() {  # the session: read NUL-terminated commands, answer "done <status>" per job
+    local _ag_cmd _ag_rc
+    trap _ag_on_timeout USR1
+    printf 'ready\n'
+    while IFS= read -r -d '' _ag_cmd; do
+        : > "$_AG_STATE/env"
+        _ag_timed=0
+        (
+            trap _ag_save EXIT
+            trap - USR1
+            echo 500 > /proc/self/oom_score_adj  # the job, not the session, is the OOM victim
+            eval "$_ag_cmd"
+        ) < /dev/null >&"$_AG_OUT" 2>&"$_AG_ERR" &
+        _ag_job=$!
+        wait "$_ag_job"
+        _ag_rc=$?
+        if (( _ag_timed )); then
+            wait "$_ag_job"
+            _ag_rc=-1
+        else
+            _ag_apply
+        fi
+        printf 'done %d\n' "$_ag_rc"
+    done
+}
+
+_ag_cap() {  # stdin -> stdout as the host's CappedOutput: first half, a marker, last half ($1 = limit)
+    local limit=$1 spill=$_AG_STATE/cap.$BASHPID head=$(( $1 / 2 )) tail=$(( $1 - $1 / 2 )) n line
+    head -c "$head"
+    LC_ALL=C dd bs=1M 2> "$spill.dd" | tail -c "$tail" > "$spill.tail"
+    { read -r line; read -r line; read -r n line; } < "$spill.dd"
+    (( n > tail )) && printf '\n[... %d bytes truncated (Limits.output_bytes=%d) ...]\n' "$(( n - tail ))" "$limit"
+    (( n > 0 )) && cat "$spill.tail"
+    rm -f "$spill.dd" "$spill.tail"
+}
+
+_ag_job() {  # one command as its own process, output capped here ($1 = command, $2 = limit)
+    local line f
+    [ -d "$_AG_STATE" ] || mkdir -p "$_AG_STATE"
+    read -r line < /proc/self/stat
+    f=(${line##*) })
+    printf '%s\n' "${f[19]}" > "$_AG_STATE/start"
+    [ -s "$_AG_STATE/env" ] && . "$_AG_STATE/env" 2>/dev/null
+    trap _ag_save EXIT
+    { eval "$1"; } < /dev/null > >(_ag_cap "$2") 2> >(_ag_cap "$2" >&2)
+}
