@@ -107,7 +107,9 @@ def http_round_trips(n: int) -> tuple[float, float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--episodes", type=int, default=200)
     parser.add_argument("--http-steps", type=int, default=3000)
     parser.add_argument("--skip-ray", action="store_true")

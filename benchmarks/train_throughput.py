@@ -46,10 +46,23 @@ from agentgym.trainers.config import ModelSettings, OptimSettings, PolicyLossSet
 from agentgym.trainers.learner import ClippedObjective, Learner  # noqa: E402
 
 SIZES = {
-    "tiny": dict(hidden_size=64, intermediate_size=256, num_hidden_layers=2, num_attention_heads=4,
-                 num_key_value_heads=4, vocab_size=512),
-    "0.5b": dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
-                 num_key_value_heads=2, vocab_size=151936, rope_theta=1_000_000.0),
+    "tiny": dict(
+        hidden_size=64,
+        intermediate_size=256,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        vocab_size=512,
+    ),
+    "0.5b": dict(
+        hidden_size=896,
+        intermediate_size=4864,
+        num_hidden_layers=24,
+        num_attention_heads=14,
+        num_key_value_heads=2,
+        vocab_size=151936,
+        rope_theta=1_000_000.0,
+    ),
 }
 DEFAULTS = {  # (samples, prompt tokens, response tokens, micro-batch, generation batch)
     "tiny": (64, 160, 12, 64, 32),
@@ -57,12 +70,26 @@ DEFAULTS = {  # (samples, prompt tokens, response tokens, micro-batch, generatio
 }
 
 
+def cpu_name() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux) and its core count."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or platform.machine()
+    return f"{model}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
+
+
 def build(size: str, path: Path) -> int:
     """Save a randomly initialised model of ``size`` and a tokenizer under ``path``; its parameter count."""
     tok = train_tokenizer(["go to the kitchen and take the apple", "guess 12 is too high"], vocab_size=300)
     config = transformers.Qwen2Config(
-        **SIZES[size], max_position_embeddings=4096, tie_word_embeddings=True,
-        pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, bos_token_id=None,
+        **SIZES[size],
+        max_position_embeddings=4096,
+        tie_word_embeddings=True,
+        pad_token_id=tok.pad_token_id,
+        eos_token_id=tok.eos_token_id,
+        bos_token_id=None,
     )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
@@ -77,8 +104,19 @@ def samples(n: int, prompt: int, response: int, vocab: int, rng: np.random.Gener
     for _ in range(n):
         ids = rng.integers(10, vocab, prompt + response).tolist()
         adv = float(rng.choice([-1.0, 1.0]))
-        out.append(Sample(ids, [0.0] * prompt + [1.0] * response, [-5.0] * (prompt + response), [adv] * (prompt + response)))
+        out.append(
+            Sample(
+                ids,
+                [0.0] * prompt + [1.0] * response,
+                [-5.0] * (prompt + response),
+                [adv] * (prompt + response),
+            )
+        )
     return out
+
+
+def rate(x: float) -> str:
+    return f"{x:,.0f}" if x >= 100 else f"{x:.2f}"
 
 
 def timed(fn, device: torch.device, repeats: int) -> float:
@@ -113,7 +151,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
     rng = np.random.default_rng(0)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -122,10 +160,14 @@ def main() -> None:
         learner = Learner(settings, OptimSettings(lr=1e-6, micro_batch_size=micro), seed=0)
     vocab = learner.model.config.vocab_size
     print(f"device: {args.device} ({name}), torch {torch.__version__}, threads {torch.get_num_threads()}")
-    print(f"model: Qwen2-shaped '{args.model_size}' from config, {params / 1e6:.1f}M parameters, "
-          f"{'bf16 autocast' if learner.bf16 else 'fp32'}")
-    print(f"training: {n} samples x ({prompt} prompt + {response} reply tokens), micro-batch {micro}; "
-          f"generation: {batch} prompts of {prompt} tokens, {response} new tokens\n")
+    print(
+        f"model: Qwen2-shaped '{args.model_size}' from config, {params / 1e6:.1f}M parameters, "
+        f"{'bf16 autocast' if learner.bf16 else 'fp32'}"
+    )
+    print(
+        f"training: {n} samples x ({prompt} prompt + {response} reply tokens), micro-batch {micro}; "
+        f"generation: {batch} prompts of {prompt} tokens, {response} new tokens\n"
+    )
 
     data = samples(n, prompt, response, vocab, rng)
     objective = ClippedObjective(PolicyLossSettings())
@@ -163,20 +205,29 @@ def main() -> None:
 
     def hf_generate() -> None:
         with torch.inference_mode(), learner.autocast():
-            out = model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=True, max_new_tokens=response,
-                                 pad_token_id=learner.pad_id)
+            out = model.generate(
+                ids,
+                attention_mask=torch.ones_like(ids),
+                do_sample=True,
+                max_new_tokens=response,
+                pad_token_id=learner.pad_id,
+            )
         hf_produced.append(int((out[:, prompt:] != learner.pad_id).sum()))
 
     hf_gen = timed(hf_generate, device, args.repeats)
     gen_tokens, hf_tokens = statistics.median(produced), statistics.median(hf_produced)
 
-    print("| measurement | ours | baseline | ratio |")
+    print("| measurement | ours | baseline | ours / baseline |")
     print("| --- | --- | --- | --- |")
-    print(f"| training tokens/s (GiGPO update vs plain LM step) | {tokens / ours:,.0f} | {tokens / plain:,.0f} "
-          f"| {plain / ours:.2f} |")
-    print(f"| trained reply tokens/s | {n * response / ours:,.0f} | - | - |")
-    print(f"| generation tokens/s (rollout sampler vs model.generate) | {gen_tokens / gen:,.0f} "
-          f"| {hf_tokens / hf_gen:,.0f} | {(gen_tokens / gen) / (hf_tokens / hf_gen):.2f} |")
+    print(
+        f"| training tokens/s (GiGPO update vs plain LM step) | {rate(tokens / ours)} "
+        f"| {rate(tokens / plain)} | {plain / ours:.2f} |"
+    )
+    print(f"| trained reply tokens/s | {rate(n * response / ours)} | - | - |")
+    print(
+        f"| generation tokens/s (rollout sampler vs model.generate) | {rate(gen_tokens / gen)} "
+        f"| {rate(hf_tokens / hf_gen)} | {(gen_tokens / gen) / (hf_tokens / hf_gen):.2f} |"
+    )
     if device.type == "cuda":
         print(f"\npeak GPU memory: {torch.cuda.max_memory_allocated(device) / 2**30:.1f} GiB")
 

@@ -13,7 +13,13 @@ from agentgym.core import TextEnv
 from agentgym.episode import ResetOptions
 from agentgym.registry import register
 
-INFO = {"task": "step", "admissible_actions": ["step"], "state_key": "s", "won": False, "invalid_action": False}
+INFO = {
+    "task": "step",
+    "admissible_actions": ["step"],
+    "state_key": "s",
+    "won": False,
+    "invalid_action": False,
+}
 
 
 class TrivialEnv(TextEnv):

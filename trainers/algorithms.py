@@ -71,6 +71,4 @@ def get_algorithm(name: str) -> AlgorithmSpec:
     try:
         return ALGORITHMS[name]
     except KeyError:
-        raise ConfigError(
-            f"unknown algorithm {name!r}; choose one of {', '.join(ALGORITHMS)}"
-        ) from None
+        raise ConfigError(f"unknown algorithm {name!r}; choose one of {', '.join(ALGORITHMS)}") from None

@@ -86,11 +86,7 @@ class Sample:
 
 
 def _recorded(step: Step) -> tuple[list[int], list[int], list[float]]:
-    if (
-        step.prompt_token_ids is None
-        or step.action_token_ids is None
-        or step.action_logprobs is None
-    ):
+    if step.prompt_token_ids is None or step.action_token_ids is None or step.action_logprobs is None:
         raise ConfigError(
             "a step has no recorded token ids or log-probs; train on trajectories of a model "
             "policy (TransformersPolicy or VLLMPolicy), not of a scripted one"
@@ -146,13 +142,9 @@ def episode_samples(
     samples, row = [], 0
     for traj in trajectories:
         steps = traj.steps
-        history = [
-            HistoryItem(s.observation, _SENTINEL.format(i)) for i, s in enumerate(steps[:-1])
-        ]
+        history = [HistoryItem(s.observation, _SENTINEL.format(i)) for i, s in enumerate(steps[:-1])]
         last = steps[-1]
-        messages = render_messages(
-            traj.task, history, last.observation, last.admissible_actions, config
-        )
+        messages = render_messages(traj.task, history, last.observation, last.admissible_actions, config)
         messages.append(Message(role="assistant", content=_SENTINEL.format(len(steps) - 1)))
         chat = [m.model_dump(exclude_none=True) for m in messages]
         text = tokenizer.apply_chat_template(chat, tokenize=False)
@@ -216,9 +208,7 @@ def collate(samples: Sequence[Sample], pad_id: int, device: Any = "cpu") -> Toke
     width = max(len(s) for s in samples)
 
     def pad(rows: list[list[Any]], value: Any, dtype: Any) -> Any:
-        return torch.tensor(
-            [[value] * (width - len(r)) + r for r in rows], dtype=dtype, device=device
-        )
+        return torch.tensor([[value] * (width - len(r)) + r for r in rows], dtype=dtype, device=device)
 
     return TokenBatch(
         input_ids=pad([s.input_ids for s in samples], pad_id, torch.long),

@@ -20,9 +20,7 @@ import torch
 CHECKPOINTS = "checkpoints"
 
 
-def save_checkpoint(
-    run_dir: Path, iteration: int, learner: Any, state: dict[str, Any], keep: int
-) -> Path:
+def save_checkpoint(run_dir: Path, iteration: int, learner: Any, state: dict[str, Any], keep: int) -> Path:
     """Write the checkpoint of ``iteration`` (completed iterations) and prune old ones.
 
     Args:

@@ -75,9 +75,7 @@ def resolve_config(
         return saved, run_dir
     config = build_config(algorithm, *layers)
     name = config.env.rsplit("/", 1)[-1].lower()
-    return config, Path(out) if out else Path(
-        "runs"
-    ) / f"{algorithm}-{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return config, Path(out) if out else Path("runs") / f"{algorithm}-{name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def train(algorithm: str, **options: Any) -> Summary:
@@ -101,15 +99,11 @@ def _differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list
 
 def _command(algorithm: str) -> Callable[..., None]:
     def command(
-        env: str = typer.Option(
-            None, "--env", metavar="ENV", help="Env id or alias (e.g. guess, alfworld)."
-        ),
+        env: str = typer.Option(None, "--env", metavar="ENV", help="Env id or alias (e.g. guess, alfworld)."),
         model: str = typer.Option(
             None, "--model", metavar="PATH_OR_ID", help="Model directory or Hugging Face id."
         ),
-        config: Path = typer.Option(
-            None, "--config", metavar="YAML", help="YAML file of config sections."
-        ),
+        config: Path = typer.Option(None, "--config", metavar="YAML", help="YAML file of config sections."),
         sets: list[str] = typer.Option(
             [],
             "--set",
@@ -170,9 +164,7 @@ def fail(err: AgentGymError) -> None:
 
 
 for _name in ALGORITHMS:
-    app.command(_name, epilog="Config keys (--set KEY=VALUE):\n\n\b\n" + config_help(_name))(
-        _command(_name)
-    )
+    app.command(_name, epilog="Config keys (--set KEY=VALUE):\n\n\b\n" + config_help(_name))(_command(_name))
 
 __all__ = ["app", "evaluate_run", "resolve_config", "train"]
 

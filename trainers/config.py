@@ -40,9 +40,7 @@ class ModelSettings(_Section):
     )
     lora_rank: int = Field(0, ge=0, description="LoRA rank (peft); 0 trains every parameter.")
     lora_alpha: int = Field(32, ge=1, description="LoRA scaling alpha.")
-    device: str | None = Field(
-        None, description="torch device; None picks cuda when present, else cpu."
-    )
+    device: str | None = Field(None, description="torch device; None picks cuda when present, else cpu.")
     precision: Literal["auto", "fp32", "bf16"] = Field(
         "auto",
         description="bf16 autocast (fp32 weights) or fp32; auto is bf16 on GPU, fp32 on CPU.",
@@ -76,9 +74,7 @@ class RolloutSettings(_Section):
     num_envs: int = Field(0, ge=0, description="Envs stepped at once; 0 runs all episodes at once.")
     workers: WorkerKind = Field("thread", description="Where envs run: thread, process or ray.")
     num_workers: int = Field(1, ge=1, description="Threads, processes or Ray actors hosting envs.")
-    step_timeout_s: float = Field(
-        60.0, gt=0, description="Longest env step before its episode fails."
-    )
+    step_timeout_s: float = Field(60.0, gt=0, description="Longest env step before its episode fails.")
     samples: Literal["step", "episode"] = Field(
         "step",
         description="Training samples: one per step (prompt + action, GiGPO) or one per "
@@ -89,14 +85,14 @@ class RolloutSettings(_Section):
 class EvalSettings(_Section):
     """Held-out evaluation during training."""
 
-    every: int = Field(
-        5, ge=0, description="Iterations between evaluations; 0 evaluates only at the end."
-    )
+    every: int = Field(5, ge=0, description="Iterations between evaluations; 0 evaluates only at the end.")
     split: Literal["train", "valid", "test"] = Field("valid", description="Split evaluated.")
     episodes: int = Field(
         0, ge=0, description="Episodes per evaluation; 0 runs every task of the split once."
     )
-    temperature: float = Field(0.0, ge=0, description="Sampling temperature; 0 is greedy.")
+    temperature: float = Field(
+        0.4, ge=0, description="Sampling temperature (seeded); 0 is greedy. GiGPO's ALFWorld runs: 0.4."
+    )
 
 
 class PolicyLossSettings(_Section):
@@ -113,15 +109,13 @@ class TrainConfig(_Section):
 
     algorithm: str = Field(description="gigpo, grpo or rloo.")
     env: str = Field(description="Registered env id or alias.")
-    env_kwargs: dict[str, Any] = Field(
-        default_factory=dict, description="Keyword arguments of the env."
-    )
+    env_kwargs: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments of the env.")
     model: ModelSettings
     algo: SerializeAsAny[BaseModel] = Field(description="The algorithm's own settings.")
     optim: OptimSettings = Field(default_factory=OptimSettings)
     rollout: RolloutSettings = Field(default_factory=RolloutSettings)
     eval: EvalSettings = Field(default_factory=EvalSettings)
-    iterations: int = Field(100, ge=1, description="Training iterations (rollout + update).")
+    iterations: int = Field(150, ge=1, description="Training iterations (rollout + update).")
     max_env_steps: int = Field(
         0, ge=0, description="Stop once this many env steps were trained on; 0: no limit."
     )
@@ -132,7 +126,7 @@ class TrainConfig(_Section):
         ge=0,
         description="torch threads on CPU; 0 keeps torch's default (tiny models: 1 is fastest).",
     )
-    checkpoint_every: int = Field(10, ge=1, description="Iterations between checkpoints.")
+    checkpoint_every: int = Field(5, ge=1, description="Iterations between checkpoints.")
     keep_checkpoints: int = Field(2, ge=1, description="Checkpoints kept on disk.")
     progress: bool = Field(True, description="Show the live progress display.")
 
@@ -203,9 +197,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
-        raise ConfigError(
-            f"config file {str(path)!r} is not valid YAML: {str(err).splitlines()[0]}"
-        ) from err
+        raise ConfigError(f"config file {str(path)!r} is not valid YAML: {str(err).splitlines()[0]}") from err
     if not isinstance(data, dict):
         raise ConfigError(
             f"config file {str(path)!r} must hold a mapping of sections, got {type(data).__name__}"
@@ -274,11 +266,7 @@ def _known_keys(model_name: str, section: list[str]) -> list[str]:
     for name in section:
         field = model.model_fields.get(name) if model else None
         annotation = field.annotation if field else None
-        model = (
-            annotation
-            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
-            else None
-        )
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
     return list(model.model_fields) if model else []
 
 
@@ -300,9 +288,7 @@ def config_help(algorithm: str) -> str:
                 if field.is_required():
                     shown = "(required)"
                 else:
-                    shown = "= " + json.dumps(
-                        preset.get(name, field.get_default(call_default_factory=True))
-                    )
+                    shown = "= " + json.dumps(preset.get(name, field.get_default(call_default_factory=True)))
                 lines.append(f"{prefix}{name} {shown}: {field.description or ''}")
 
     walk(TrainConfig, "", {})
@@ -311,9 +297,7 @@ def config_help(algorithm: str) -> str:
 
 def dump_config(config: TrainConfig, path: str | Path) -> None:
     """Write the fully resolved config as YAML (every value explicit)."""
-    Path(path).write_text(
-        yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), encoding="utf-8"
-    )
+    Path(path).write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
 
 
 def read_config(path: str | Path) -> TrainConfig:

@@ -80,7 +80,9 @@ def run_demo(out_dir: str | Path = "runs/train-demo", *, config: str | Path | No
     d = cfg.demo
     base = {"env": d.env, "env_kwargs": d.env_kwargs, "model": {"name_or_path": str(out / "bc-model")}}
     train_config = build_config(cfg.algorithm, cfg.train, base)
-    prompt = PromptConfig(history=train_config.rollout.history, action_format=train_config.rollout.action_format)
+    prompt = PromptConfig(
+        history=train_config.rollout.history, action_format=train_config.rollout.action_format
+    )
     timings: dict[str, float] = {}
 
     with _threads(train_config.cpu_threads), _step(timings, "expert episodes"):

@@ -45,9 +45,7 @@ def make_engine(
 
 def eval_sampling(config: TrainConfig) -> SamplingParams:
     """Evaluation sampling: the run's eval temperature (0 is greedy)."""
-    return SamplingParams(
-        temperature=config.eval.temperature, max_new_tokens=config.rollout.max_new_tokens
-    )
+    return SamplingParams(temperature=config.eval.temperature, max_new_tokens=config.rollout.max_new_tokens)
 
 
 def eval_sampler_seed(config: TrainConfig) -> int:
@@ -98,12 +96,8 @@ def evaluate_run(run_dir: str | Path, split: str = "valid", episodes: int = 0) -
     checkpoint = latest_checkpoint(run_dir)
     if checkpoint is None:
         raise ConfigError(f"{str(run_dir)!r} has no checkpoint yet")
-    learner = Learner(
-        config.model, config.optim, reference=False, weights=str(checkpoint / "model")
-    )
-    policy = TransformersPolicy(
-        learner.model, learner.tokenizer, seed=config.seed, name=str(checkpoint)
-    )
+    learner = Learner(config.model, config.optim, reference=False, weights=str(checkpoint / "model"))
+    policy = TransformersPolicy(learner.model, learner.tokenizer, seed=config.seed, name=str(checkpoint))
     policy.generator.manual_seed(eval_sampler_seed(config))
     specs = eval_episodes(split, split_size(config, split), episodes)
     with make_engine(config, policy, eval_sampling(config), len(specs)) as eng, learner.autocast():

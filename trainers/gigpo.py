@@ -10,8 +10,9 @@ step two relative advantages:
    steps of the group taken from the same *anchor state* (the same
    ``state_key``), whichever trajectory or time step they come from.
 
-Their sum ``A = A^E + ω·A^S`` weighs each action token in a PPO-style clipped
-objective with a KL penalty to the reference model (:mod:`.losses`). Every
+Their sum ``A = A^E + ω·A^S`` (Eq. 8; equation numbers are the paper's)
+weighs each action token in a PPO-style clipped objective with a KL penalty to
+the reference model (:mod:`.losses`). Every
 environment step is its own sample: the prompt the agent saw (task, the last
 ``history`` steps, the observation, the admissible actions) and its reply.
 
@@ -51,9 +52,7 @@ EPS = 1e-6
 class GiGPOConfig(PolicyLossSettings):
     """GiGPO's settings (the ``algo`` section); GRPO and RLOO presets override a few."""
 
-    group_size: int = Field(
-        8, ge=1, description="N: trajectories per task group (same task, same start)."
-    )
+    group_size: int = Field(8, ge=1, description="N: trajectories per task group (same task, same start).")
     groups_per_iteration: int = Field(16, ge=1, description="Task groups played per iteration.")
     gamma: float = Field(0.95, ge=0, le=1, description="γ: discount of the step return.")
     omega: float = Field(1.0, ge=0, description="ω: weight of the step advantage A^S (0 is GRPO).")
@@ -114,8 +113,8 @@ def episode_advantages(
 ) -> np.ndarray:
     """A^E of every step row: its trajectory's advantage within the group.
 
-    Eq. (episode return): ``R(τ) = Σ_t r_t``.
-    Eq. (episode advantage): ``A^E(τ) = (R(τ) - mean{R(τ_j)}) / F`` over the
+    Episode return: ``R(τ) = Σ_t r_t``.
+    Eq. 3: ``A^E(τ) = (R(τ) - mean{R(τ_j)}) / F`` over the
     trajectories of the group, each counted once however many steps it has.
 
     Example:
@@ -126,7 +125,7 @@ def episode_advantages(
     index = {key: i for i, key in enumerate(trajectories)}
     returns = np.zeros(len(trajectories))
     for group, traj, reward in zip(group_ids, traj_ids, step_rewards, strict=True):
-        returns[index[(group, traj)]] += reward  # Eq. R(τ)
+        returns[index[(group, traj)]] += reward  # R(τ) = Σ_t r_t
     per_traj = group_normalise(returns, [g for g, _ in trajectories], norm, baseline)
     return np.array([per_traj[index[key]] for key in zip(group_ids, traj_ids, strict=True)])
 
@@ -140,7 +139,7 @@ def discounted_returns(
     step_rewards: Sequence[float],
     gamma: float = 0.95,
 ) -> np.ndarray:
-    """``R_t = Σ_{k≥t} γ^{k-t} r_k`` within each trajectory (rows in time order).
+    """Eq. 5: ``R_t = Σ_{k≥t} γ^{k-t} r_k`` within each trajectory (rows in time order).
 
     Example:
         >>> discounted_returns(["g"] * 3, [0, 0, 0], [0.0, 0.0, 1.0], gamma=0.5).tolist()
@@ -153,7 +152,7 @@ def discounted_returns(
     for idx in rows.values():
         running = 0.0
         for i in reversed(idx):
-            running = step_rewards[i] + gamma * running  # Eq. R_t = r_t + γ R_{t+1}
+            running = step_rewards[i] + gamma * running  # Eq. 5: R_t = r_t + γ R_{t+1}
             out[i] = running
     return out
 
@@ -169,9 +168,9 @@ def step_advantages(
 ) -> np.ndarray:
     """A^S of every step row: its discounted return within its anchor-state group.
 
-    Eq. (step groups): the rows of a task group that share an anchor state
+    Eq. 6 (step groups): the rows of a task group that share an anchor state
     ``s̃`` (``state_key``), from any trajectory and any time step.
-    Eq. (step advantage): ``A^S = (R_t - mean{R_t' : same s̃}) / F``; a state
+    Eq. 7: ``A^S = (R_t - mean{R_t' : same s̃}) / F``; a state
     visited once in the group gets 0.
 
     Example:
@@ -225,10 +224,8 @@ def gigpo_advantages(
         ...                  gamma=1.0, norm="none").tolist()
         [1.0, 0.5, -1.0]
     """
-    a_episode, a_step = advantage_terms(
-        group_ids, traj_ids, step_rewards, state_keys, gamma, norm, baseline
-    )
-    return a_episode + omega * a_step  # Eq. A = A^E + ω A^S
+    a_episode, a_step = advantage_terms(group_ids, traj_ids, step_rewards, state_keys, gamma, norm, baseline)
+    return a_episode + omega * a_step  # Eq. 8: A = A^E + ω A^S
 
 
 # -- The algorithm: one iteration in the paper's order ----------------------------------
@@ -253,9 +250,7 @@ class GiGPO:
         started = time.perf_counter()
         tasks = t.next_tasks(cfg.groups_per_iteration)
         seed = t.episode_seed(iteration)
-        result = t.rollout(
-            group_episodes(tasks, split="train", group_size=cfg.group_size, seed=seed)
-        )
+        result = t.rollout(group_episodes(tasks, split="train", group_size=cfg.group_size, seed=seed))
         trajectories = [traj for traj in result.trajectories if not traj.failed]
         rollout_s = time.perf_counter() - started
 
@@ -274,7 +269,7 @@ class GiGPO:
             cfg.norm,
             cfg.baseline,
         )
-        advantages = a_episode + cfg.omega * a_step  # Eq. A = A^E + ω A^S
+        advantages = a_episode + cfg.omega * a_step  # Eq. 8: A = A^E + ω A^S
         advantage_s = time.perf_counter() - started
 
         # 4. Policy update: the clipped objective on every step's action tokens.
@@ -286,9 +281,7 @@ class GiGPO:
         update_s = time.perf_counter() - started
 
         if t.logs_samples(iteration):
-            t.log.samples(
-                iteration + 1, annotate(trajectories[: cfg.group_size], rewards, a_episode, a_step)
-            )
+            t.log.samples(iteration + 1, annotate(trajectories[: cfg.group_size], rewards, a_episode, a_step))
         s = result.summary
         tokens = sum(x.num_action_tokens for x in samples)
         return {
@@ -319,9 +312,7 @@ class GiGPO:
 def _shared_share(group_ids: Sequence[str], state_keys: Sequence[str]) -> float:
     """Fraction of step rows whose anchor state another row of the group shares."""
     counts = Counter(zip(group_ids, state_keys, strict=True))
-    return sum(counts[k] > 1 for k in zip(group_ids, state_keys, strict=True)) / max(
-        len(group_ids), 1
-    )
+    return sum(counts[k] > 1 for k in zip(group_ids, state_keys, strict=True)) / max(len(group_ids), 1)
 
 
 def annotate(
@@ -348,7 +339,5 @@ def annotate(
                 }
             )
             row += 1
-        out.append(
-            {"group_id": traj.group_id, "task": traj.task, "outcome": traj.outcome, "steps": steps}
-        )
+        out.append({"group_id": traj.group_id, "task": traj.task, "outcome": traj.outcome, "steps": steps})
     return out

@@ -112,9 +112,7 @@ class Learner:
     ) -> None:
         self.settings, self.optim = model, optim
         self.device = torch.device(model.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.bf16 = model.precision == "bf16" or (
-            model.precision == "auto" and self.device.type == "cuda"
-        )
+        self.bf16 = model.precision == "bf16" or (model.precision == "auto" and self.device.type == "cuda")
         self.lora = model.lora_rank > 0
         if self.lora:
             peft = require("peft", extra="train")
@@ -168,20 +166,12 @@ class Learner:
         """
         ids, mask = batch.input_ids, batch.attention_mask
         width = ids.shape[1]
-        first = (
-            int(batch.action_mask.any(0).float().argmax()) if batch.action_mask.any() else width - 1
-        )
+        first = int(batch.action_mask.any(0).float().argmax()) if batch.action_mask.any() else width - 1
         keep = width - max(first, 1) + 1
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         model = self.reference if reference and self.reference is not None else self.model
-        adapters_off = (
-            self.model.disable_adapter() if reference and self.lora else contextlib.nullcontext()
-        )
-        grad = (
-            contextlib.nullcontext()
-            if torch.is_grad_enabled() and not reference
-            else torch.no_grad()
-        )
+        adapters_off = self.model.disable_adapter() if reference and self.lora else contextlib.nullcontext()
+        grad = contextlib.nullcontext() if torch.is_grad_enabled() and not reference else torch.no_grad()
         with grad, adapters_off, self.autocast():
             logits = model(
                 input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=keep
@@ -229,11 +219,7 @@ class Learner:
         self.model.train()
         try:
             for _ in range(self.optim.epochs):
-                order = (
-                    rng.permutation(len(samples))
-                    if size < len(samples)
-                    else np.arange(len(samples))
-                )
+                order = rng.permutation(len(samples)) if size < len(samples) else np.arange(len(samples))
                 for start in range(0, len(samples), size):
                     mini = [samples[i] for i in order[start : start + size]]
                     for key, value in self._step(mini, objective).items():

@@ -27,9 +27,7 @@ from typing import Any
 import torch
 
 
-def token_mean(
-    values: torch.Tensor, mask: torch.Tensor, num_tokens: float | None = None
-) -> torch.Tensor:
+def token_mean(values: torch.Tensor, mask: torch.Tensor, num_tokens: float | None = None) -> torch.Tensor:
     """Mean of ``values`` over the masked tokens of a batch.
 
     Eq. (token-mean): ``Σ_{b,t} values·mask / Σ_{b,t} mask``. Every token weighs

@@ -29,7 +29,9 @@ img { max-width: 100%; } .grid { display: grid; grid-template-columns: 1fr 1fr; 
 """
 
 
-def write_report(run_dir: str | Path, path: str | Path | None = None, notes: dict[str, str] | None = None) -> Path:
+def write_report(
+    run_dir: str | Path, path: str | Path | None = None, notes: dict[str, str] | None = None
+) -> Path:
     """Write ``report.html`` for ``run_dir`` (or ``path``); returns where it went."""
     run_dir = Path(run_dir)
     path = Path(path) if path else run_dir / "report.html"
@@ -43,12 +45,23 @@ def write_report(run_dir: str | Path, path: str | Path | None = None, notes: dic
         _summary(config, train, evals, notes or {}),
         "<h2>Learning curves</h2>",
         '<div class="grid">',
-        _figure("Success rate", [("held-out", evals, "success_rate"), ("training rollouts", train, "success")]),
-        _figure("Return and invalid actions", [("return", train, "return"), ("invalid rate", train, "invalid")]),
-        _figure("Loss terms", [("policy loss", train, "pg_loss"), ("KL", train, "kl"), ("entropy", train, "entropy")]),
+        _figure(
+            "Success rate", [("held-out", evals, "success_rate"), ("training rollouts", train, "success")]
+        ),
+        _figure(
+            "Return and invalid actions", [("return", train, "return"), ("invalid rate", train, "invalid")]
+        ),
+        _figure(
+            "Loss terms",
+            [("policy loss", train, "pg_loss"), ("KL", train, "kl"), ("entropy", train, "entropy")],
+        ),
         _figure(
             "Advantages",
-            [("|A^E|", train, "adv_episode_abs"), ("|A^S|", train, "adv_step_abs"), ("steps in shared state groups", train, "step_group_share")],
+            [
+                ("|A^E|", train, "adv_episode_abs"),
+                ("|A^S|", train, "adv_step_abs"),
+                ("steps in shared state groups", train, "step_group_share"),
+            ],
         ),
         "</div>",
         "<h2>Sample trajectories</h2>",
@@ -60,7 +73,9 @@ def write_report(run_dir: str | Path, path: str | Path | None = None, notes: dic
     return path
 
 
-def _summary(config: Any, train: list[dict[str, Any]], evals: list[dict[str, Any]], notes: dict[str, str]) -> str:
+def _summary(
+    config: Any, train: list[dict[str, Any]], evals: list[dict[str, Any]], notes: dict[str, str]
+) -> str:
     rows = {
         "algorithm": config.algorithm,
         "env": f"{config.env} {config.env_kwargs or ''}",
@@ -78,7 +93,9 @@ def _summary(config: Any, train: list[dict[str, Any]], evals: list[dict[str, Any
     rows["algo"] = ", ".join(f"{k}={v}" for k, v in algo.items())
     rows["optim"] = ", ".join(f"{k}={v}" for k, v in config.optim.model_dump().items())
     rows.update(notes)
-    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows.items())
+    body = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows.items()
+    )
     return f"<table>{body}</table>"
 
 

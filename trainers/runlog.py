@@ -42,11 +42,7 @@ class RunLog:
         record = {"kind": kind, "iteration": iteration, **metrics}
         _append(self.run_dir / METRICS, record)
         for key, value in metrics.items():
-            if (
-                isinstance(value, int | float)
-                and not isinstance(value, bool)
-                and math.isfinite(value)
-            ):
+            if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
                 self.tb.add_scalar(f"{kind}/{key}", value, iteration)
         self.tb.flush()
 
@@ -63,9 +59,7 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Every record of a JSONL file (none when it does not exist)."""
     if not path.is_file():
         return []
-    return [
-        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
-    ]
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def _append(path: Path, record: dict[str, Any]) -> None:

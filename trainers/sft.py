@@ -57,9 +57,7 @@ def _turns(traj: Trajectory, prompt: PromptConfig) -> list[tuple[list[Any], str]
     history: list[HistoryItem] = []
     turns = []
     for step in traj.steps:
-        messages = render_messages(
-            traj.task, history, step.observation, step.admissible_actions, prompt
-        )
+        messages = render_messages(traj.task, history, step.observation, step.admissible_actions, prompt)
         reply = format_action(step.action, prompt.action_format)
         turns.append((messages, reply))
         history.append(HistoryItem(step.observation, reply))
@@ -101,9 +99,7 @@ def demonstration_samples(
     return samples
 
 
-def behaviour_clone(
-    learner: Any, samples: Sequence[Sample], epochs: int, seed: int = 0
-) -> list[float]:
+def behaviour_clone(learner: Any, samples: Sequence[Sample], epochs: int, seed: int = 0) -> list[float]:
     """Train ``learner`` on ``samples`` for ``epochs`` passes; the mean NLL of each pass.
 
     Each pass is one :meth:`Learner.update` (its ``optim.mini_batch_size``

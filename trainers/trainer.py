@@ -84,9 +84,7 @@ class TaskCursor:
         out = []
         for _ in range(k):
             epoch, index = divmod(self.position, self.n_tasks)
-            out.append(
-                int(np.random.default_rng([self.seed, epoch]).permutation(self.n_tasks)[index])
-            )
+            out.append(int(np.random.default_rng([self.seed, epoch]).permutation(self.n_tasks)[index]))
             self.position += 1
         return out
 
@@ -118,12 +116,8 @@ class Trainer:
             reference=bool(getattr(config.algo, "kl_coef", 0)),
             weights=str(checkpoint / "model") if checkpoint else None,
         )
-        self.policy = TransformersPolicy(
-            self.learner.model, self.learner.tokenizer, seed=config.seed
-        )
-        self.eval_policy = TransformersPolicy(
-            self.learner.model, self.learner.tokenizer, seed=config.seed
-        )
+        self.policy = TransformersPolicy(self.learner.model, self.learner.tokenizer, seed=config.seed)
+        self.eval_policy = TransformersPolicy(self.learner.model, self.learner.tokenizer, seed=config.seed)
         if state:
             self.learner.load_state_dict(state["learner"])
             self.algorithm.load_state_dict(state["algorithm"])
@@ -137,16 +131,12 @@ class Trainer:
         )
         algo = config.algo
         per_iteration = getattr(algo, "group_size", 1) * getattr(algo, "groups_per_iteration", 1)
-        train_sampling = SamplingParams(
-            temperature=1.0, max_new_tokens=config.rollout.max_new_tokens
-        )
+        train_sampling = SamplingParams(temperature=1.0, max_new_tokens=config.rollout.max_new_tokens)
         self.engine = make_engine(config, self.policy, train_sampling, per_iteration)
         self.eval_specs = eval_episodes(
             config.eval.split, self.splits[config.eval.split], config.eval.episodes
         )
-        self.eval_engine = make_engine(
-            config, self.eval_policy, eval_sampling(config), len(self.eval_specs)
-        )
+        self.eval_engine = make_engine(config, self.eval_policy, eval_sampling(config), len(self.eval_specs))
 
     # -- services for algorithms ------------------------------------------------------
 
@@ -168,19 +158,13 @@ class Trainer:
         every = self.config.eval.every
         return iteration == 0 or bool(every and (iteration + 1) % every == 0)
 
-    def samples(
-        self, trajectories: Sequence[Trajectory], advantages: Sequence[float]
-    ) -> list[Sample]:
+    def samples(self, trajectories: Sequence[Trajectory], advantages: Sequence[float]) -> list[Sample]:
         """Training samples of ``trajectories`` in the configured mode (per step or per episode)."""
         if self.config.rollout.samples == "step":
             return step_samples(trajectories, advantages)
-        return episode_samples(
-            trajectories, advantages, self.learner.tokenizer, self.engine.config.prompt
-        )
+        return episode_samples(trajectories, advantages, self.learner.tokenizer, self.engine.config.prompt)
 
-    def update(
-        self, samples: Sequence[Sample], objective: Objective, iteration: int
-    ) -> dict[str, float]:
+    def update(self, samples: Sequence[Sample], objective: Objective, iteration: int) -> dict[str, float]:
         """Optimizer steps on ``samples``; mini-batch order seeded by (seed, iteration)."""
         rng = np.random.default_rng([self.config.seed, iteration, 1])
         return self.learner.update(samples, objective, rng)
@@ -227,9 +211,7 @@ class Trainer:
         self.eval_policy.generator.manual_seed(eval_sampler_seed(self.config))
         with self.learner.autocast():
             s = self.eval_engine.run(self.eval_specs).summary
-        self.log.log(
-            "eval", self.iteration, {"split": split, **s.model_dump(exclude={"failure_reasons"})}
-        )
+        self.log.log("eval", self.iteration, {"split": split, **s.model_dump(exclude={"failure_reasons"})})
         self.display.note(
             f"iteration {self.iteration}: {split} success {s.success_rate:.1%} ({s.episodes} episodes)"
         )

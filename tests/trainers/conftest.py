@@ -34,9 +34,7 @@ def guess_kwargs() -> dict[str, int]:
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised 2-layer Qwen2-shaped model saved with its tokenizer."""
     trajectories = expert_trajectories("guess", 12, env_kwargs=GUESS)
-    texts = corpus(trajectories, PromptConfig(history=2)) + corpus(
-        trajectories, PromptConfig(history=None)
-    )
+    texts = corpus(trajectories, PromptConfig(history=2)) + corpus(trajectories, PromptConfig(history=None))
     model, tok = tiny_model(texts, vocab_size=400, hidden_size=32, layers=2, heads=2, seed=0)
     path = tmp_path_factory.mktemp("tiny-model")
     model.save_pretrained(path)

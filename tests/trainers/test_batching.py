@@ -26,9 +26,7 @@ def _as_model_trajectory(traj: Trajectory, tok, prompt: PromptConfig) -> Traject
     traj = traj.model_copy(deep=True)
     history: list[HistoryItem] = []
     for t, step in enumerate(traj.steps):
-        messages = render_messages(
-            traj.task, history, step.observation, step.admissible_actions, prompt
-        )
+        messages = render_messages(traj.task, history, step.observation, step.admissible_actions, prompt)
         reply = format_action(step.action)
         step.response = reply
         step.prompt_token_ids = apply_chat_template(tok, messages)
@@ -36,9 +34,7 @@ def _as_model_trajectory(traj: Trajectory, tok, prompt: PromptConfig) -> Traject
             *tok(reply, add_special_tokens=False)["input_ids"],
             tok.eos_token_id,
         ]
-        step.action_logprobs = [
-            -0.01 * (t + 1) * (k + 1) for k in range(len(step.action_token_ids))
-        ]
+        step.action_logprobs = [-0.01 * (t + 1) * (k + 1) for k in range(len(step.action_token_ids))]
         history.append(HistoryItem(step.observation, reply))
     return traj
 

@@ -38,9 +38,7 @@ def test_episode_advantage_counts_each_trajectory_once() -> None:
 
 def test_episode_advantage_without_std() -> None:
     expected = [1 / 3] * 3 + [-2 / 3] * 2 + [1 / 3] * 2
-    assert episode_advantages(GROUPS, TRAJS, REWARDS, norm="none") == pytest.approx(
-        expected, abs=1e-12
-    )
+    assert episode_advantages(GROUPS, TRAJS, REWARDS, norm="none") == pytest.approx(expected, abs=1e-12)
 
 
 def test_discounted_step_returns() -> None:
@@ -104,9 +102,7 @@ def test_singleton_groups_get_zero() -> None:
 def test_repeated_state_within_a_lone_trajectory_still_forms_a_step_group() -> None:
     # One trajectory, states a, a, b, rewards 0, 0, 1, γ = 0.5: returns 0.25, 0.5, 1.
     # The two visits of "a" form a step group (mean 0.375); b is alone.
-    got = gigpo_advantages(
-        ["solo"] * 3, [0, 0, 0], [0.0, 0.0, 1.0], ["a", "a", "b"], gamma=0.5, norm="none"
-    )
+    got = gigpo_advantages(["solo"] * 3, [0, 0, 0], [0.0, 0.0, 1.0], ["a", "a", "b"], gamma=0.5, norm="none")
     assert got.tolist() == [-0.125, 0.125, 0.0]
 
 
@@ -128,9 +124,7 @@ def test_interleaved_rows_keep_each_trajectory_in_time_order() -> None:
 
 def test_leave_one_out_baseline_is_rloo() -> None:
     # Returns 1, 0, 1: A_i = R_i - mean of the others = 0.5, -1, 0.5.
-    got = gigpo_advantages(
-        GROUPS, TRAJS, REWARDS, STATES, omega=0.0, norm="none", baseline="leave_one_out"
-    )
+    got = gigpo_advantages(GROUPS, TRAJS, REWARDS, STATES, omega=0.0, norm="none", baseline="leave_one_out")
     assert got.tolist() == [0.5] * 3 + [-1.0] * 2 + [0.5] * 2
 
 

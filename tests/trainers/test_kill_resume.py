@@ -52,9 +52,7 @@ def _completed(run: Path) -> int:
     return int(checkpoint.name.removeprefix("iter_")) if checkpoint else 0
 
 
-def test_sigkill_then_resume_matches_an_uninterrupted_run(
-    tiny_model_dir, guess_kwargs, tmp_path
-) -> None:
+def test_sigkill_then_resume_matches_an_uninterrupted_run(tiny_model_dir, guess_kwargs, tmp_path) -> None:
     config = tmp_path / "run.yaml"
     config.write_text(
         yaml.safe_dump(
@@ -76,9 +74,7 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(
     )
     # The reference: never stopped.
     whole = tmp_path / "whole"
-    subprocess.run(
-        _command(config, whole), env=_env(), check=True, capture_output=True, timeout=120
-    )
+    subprocess.run(_command(config, whole), env=_env(), check=True, capture_output=True, timeout=120)
 
     # The same run, killed as soon as its second checkpoint exists, then resumed.
     broken = tmp_path / "broken"
@@ -87,9 +83,7 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(
     )
     try:
         deadline = time.monotonic() + 120
-        while (
-            _completed(broken) < KILL_AFTER and proc.poll() is None and time.monotonic() < deadline
-        ):
+        while _completed(broken) < KILL_AFTER and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)
         proc.send_signal(signal.SIGKILL)
     finally:
@@ -114,12 +108,7 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(
     assert all(torch.equal(opt_a[i]["exp_avg_sq"], opt_b[i]["exp_avg_sq"]) for i in opt_a)
 
     def history(run: Path) -> list[dict]:
-        return [
-            {k: v for k, v in r.items() if k not in TIMING}
-            for r in read_jsonl(run / "metrics.jsonl")
-        ]
+        return [{k: v for k, v in r.items() if k not in TIMING} for r in read_jsonl(run / "metrics.jsonl")]
 
     assert history(whole) == history(broken)
-    assert [r["iteration"] for r in history(broken) if r["kind"] == "train"] == list(
-        range(1, ITERATIONS + 1)
-    )
+    assert [r["iteration"] for r in history(broken) if r["kind"] == "train"] == list(range(1, ITERATIONS + 1))

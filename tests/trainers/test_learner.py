@@ -58,13 +58,9 @@ def test_update_moves_the_policy_but_not_the_reference(tiny_model_dir, rollout) 
     batch = collate(samples, learner.pad_id)
     before = [p.detach().clone() for p in learner.model.parameters()]
     ref_before, _ = learner.logprobs(batch, reference=True)
-    stats = learner.update(
-        samples, ClippedObjective(PolicyLossSettings()), np.random.default_rng(0)
-    )
+    stats = learner.update(samples, ClippedObjective(PolicyLossSettings()), np.random.default_rng(0))
     assert {"loss", "pg_loss", "kl", "entropy", "clip_frac", "grad_norm", "lr"} <= set(stats)
-    assert any(
-        not torch.equal(a, b) for a, b in zip(before, learner.model.parameters(), strict=True)
-    )
+    assert any(not torch.equal(a, b) for a, b in zip(before, learner.model.parameters(), strict=True))
     ref_after, _ = learner.logprobs(batch, reference=True)
     assert torch.equal(ref_before, ref_after)
     with torch.no_grad():
@@ -95,9 +91,7 @@ def test_lora_trains_adapters_and_keeps_the_base_as_reference(tiny_model_dir, ro
     assert trainable and all("lora_" in n for n in trainable)
     samples = step_samples(rollout, _advantages(rollout))
     batch = collate(samples, learner.pad_id)
-    frozen = {
-        n: p.detach().clone() for n, p in learner.model.named_parameters() if not p.requires_grad
-    }
+    frozen = {n: p.detach().clone() for n, p in learner.model.named_parameters() if not p.requires_grad}
     ref_before, _ = learner.logprobs(batch, reference=True)
     learner.update(samples, ClippedObjective(PolicyLossSettings()), np.random.default_rng(0))
     for n, p in learner.model.named_parameters():

@@ -45,9 +45,7 @@ def test_dual_clip_for_negative_advantage() -> None:
 def test_token_mean_weighs_tokens_not_samples() -> None:
     values = torch.tensor([[1.0, 1.0, 1.0, 0.0], [4.0, 0.0, 0.0, 0.0]])
     mask = torch.tensor([[1.0, 1.0, 1.0, 0.0], [1.0, 0.0, 0.0, 0.0]])
-    assert token_mean(values, mask).item() == pytest.approx(
-        7 / 4
-    )  # not the sample mean (1 + 4) / 2
+    assert token_mean(values, mask).item() == pytest.approx(7 / 4)  # not the sample mean (1 + 4) / 2
     # Micro-batches divided by the mini-batch's token count add up to its token mean.
     halves = token_mean(values[:1], mask[:1], 4.0) + token_mean(values[1:], mask[1:], 4.0)
     assert halves.item() == pytest.approx(7 / 4)

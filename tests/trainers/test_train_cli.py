@@ -55,9 +55,7 @@ def test_missing_model_path(tmp_path) -> None:
 def test_unknown_key_in_a_config_file(tmp_path, tiny_model_dir) -> None:
     config = tmp_path / "x.yaml"
     config.write_text("algo:\n  omega: 0.5\n  gamma_step: 0.9\n")
-    code, lines = _run(
-        "gigpo", "--env", "guess", "--model", str(tiny_model_dir), "--config", str(config)
-    )
+    code, lines = _run("gigpo", "--env", "guess", "--model", str(tiny_model_dir), "--config", str(config))
     assert (code, lines) == (
         2,
         ["error: unknown config key 'algo.gamma_step'; did you mean 'algo.gamma'?"],

@@ -49,9 +49,7 @@ def test_gigpo_run_trains_logs_and_checkpoints(tiny_model_dir, guess_kwargs, tmp
     assert [r["iteration"] for r in train] == [1, 2]
     assert [r["iteration"] for r in evals] == [0, 1, 2]
     assert train[-1]["kl"] > 0
-    assert train[0]["env_steps"] > 0 and train[1]["env_steps_total"] == sum(
-        r["env_steps"] for r in train
-    )
+    assert train[0]["env_steps"] > 0 and train[1]["env_steps_total"] == sum(r["env_steps"] for r in train)
 
     # The run directory holds everything: resolved config, TensorBoard, samples, checkpoint.
     assert read_config(run / "config.yaml") == config
@@ -60,9 +58,7 @@ def test_gigpo_run_trains_logs_and_checkpoints(tiny_model_dir, guess_kwargs, tmp
     assert samples and {"A_E", "A_S", "reward", "state_key"} <= set(samples[0]["steps"][0])
     state = load_state(latest_checkpoint(run))
     assert state["iteration"] == 2 and state["cursor"] == 4
-    assert {"optimizer", "scheduler"} <= set(state["learner"]) and {"torch", "sampler"} <= set(
-        state["rng"]
-    )
+    assert {"optimizer", "scheduler"} <= set(state["learner"]) and {"torch", "sampler"} <= set(state["rng"])
 
     # agentgym eval RUN_DIR plays the same episodes with the same weights.
     again = evaluate_run(run, split="valid", episodes=2)
@@ -86,9 +82,7 @@ def test_episode_samples_train_too(tiny_model_dir, guess_kwargs, tmp_path) -> No
 
 
 def test_max_env_steps_stops_the_run(tiny_model_dir, guess_kwargs, tmp_path) -> None:
-    config = _config(
-        "grpo", tiny_model_dir, guess_kwargs, "iterations=50", "max_env_steps=1", "eval.every=0"
-    )
+    config = _config("grpo", tiny_model_dir, guess_kwargs, "iterations=50", "max_env_steps=1", "eval.every=0")
     Trainer(config, tmp_path / "run").run()
     train = [r for r in read_jsonl(tmp_path / "run" / "metrics.jsonl") if r["kind"] == "train"]
     assert len(train) == 1
