@@ -34,16 +34,16 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import transformers  # noqa: E402
+import numpy as np
+import torch
+import transformers
+from agentgym.trainers.batching import Sample
+from agentgym.trainers.config import ModelSettings, OptimSettings, PolicyLossSettings
+from agentgym.trainers.learner import ClippedObjective, Learner
 
-from agentgym.policies.base import SamplingParams  # noqa: E402
-from agentgym.policies.hf import TransformersPolicy  # noqa: E402
-from agentgym.policies.tiny import train_tokenizer  # noqa: E402
-from agentgym.trainers.batching import Sample  # noqa: E402
-from agentgym.trainers.config import ModelSettings, OptimSettings, PolicyLossSettings  # noqa: E402
-from agentgym.trainers.learner import ClippedObjective, Learner  # noqa: E402
+from agentgym.policies.base import SamplingParams
+from agentgym.policies.hf import TransformersPolicy
+from agentgym.policies.tiny import train_tokenizer
 
 SIZES = {
     "tiny": dict(

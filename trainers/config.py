@@ -70,6 +70,9 @@ class RolloutSettings(_Section):
         2, ge=0, description="Past steps shown in each prompt (GiGPO: 2); null shows all."
     )
     action_format: ActionFormat = Field("tags", description="How replies state actions.")
+    system_prompt: str | None = Field(
+        None, description="System prompt template with {task} (and {how}); null: agentgym's default."
+    )
     max_new_tokens: int = Field(512, ge=1, description="Longest reply in tokens.")
     num_envs: int = Field(0, ge=0, description="Envs stepped at once; 0 runs all episodes at once.")
     workers: WorkerKind = Field("thread", description="Where envs run: thread, process or ray.")

@@ -24,10 +24,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from agentgym.prompting import PromptConfig
 from agentgym.trainers.config import build_config, load_yaml
+from agentgym.trainers.evaluate import prompt_config
+from pydantic import BaseModel, ConfigDict, Field
 
 CONFIGS = Path(__file__).parent / "configs"
 DEFAULT_ENV = "guess"
@@ -68,23 +67,43 @@ def run_demo(out_dir: str | Path = "runs/train-demo", *, config: str | Path | No
         out_dir: a new (or empty) directory for the models, the run and the report.
         config: a demo YAML file; default ``configs/demo_guess.yaml``.
     """
-    from agentgym.policies.tiny import tiny_model
-    from agentgym.trainers.learner import Learner
     from agentgym.trainers.report import write_report
-    from agentgym.trainers.sft import behaviour_clone, corpus, demonstration_samples, expert_trajectories
     from agentgym.trainers.trainer import Trainer
 
     out = Path(out_dir)
-    path = Path(config) if config else CONFIGS / f"demo_{DEFAULT_ENV}.yaml"
-    cfg = DemoConfig.model_validate(load_yaml(path))
-    d = cfg.demo
-    base = {"env": d.env, "env_kwargs": d.env_kwargs, "model": {"name_or_path": str(out / "bc-model")}}
-    train_config = build_config(cfg.algorithm, cfg.train, base)
-    prompt = PromptConfig(
-        history=train_config.rollout.history, action_format=train_config.rollout.action_format
-    )
+    cfg = load_demo_config(config)
     timings: dict[str, float] = {}
+    notes = warm_start(cfg, out, timings)
+    train_config = build_config(cfg.algorithm, cfg.train, train_layer(cfg, out / "bc-model"))
+    with _step(timings, f"{cfg.algorithm} training"):
+        Trainer(train_config, out / "run").run()
+    notes.update({f"time: {k}": f"{v:.0f} s" for k, v in timings.items()})
+    return write_report(out / "run", out / "report.html", notes=notes)
 
+
+def load_demo_config(path: str | Path | None = None) -> DemoConfig:
+    """A demo YAML file (default: ``configs/demo_guess.yaml``), validated."""
+    return DemoConfig.model_validate(load_yaml(Path(path) if path else CONFIGS / f"demo_{DEFAULT_ENV}.yaml"))
+
+
+def train_layer(cfg: DemoConfig, model: str | Path) -> dict[str, Any]:
+    """The config layer that points training at the demo's env and a model directory."""
+    return {"env": cfg.demo.env, "env_kwargs": cfg.demo.env_kwargs, "model": {"name_or_path": str(model)}}
+
+
+def warm_start(cfg: DemoConfig, out: Path, timings: dict[str, float]) -> dict[str, str]:
+    """Steps 1-3: expert episodes, tokenizer and model, behaviour cloning into ``out/bc-model``.
+
+    Returns notes for the report (data, model size, the cloning loss by epoch).
+    """
+    from agentgym.trainers.learner import Learner
+    from agentgym.trainers.sft import behaviour_clone, corpus, demonstration_samples, expert_trajectories
+
+    from agentgym.policies.tiny import tiny_model
+
+    d = cfg.demo
+    train_config = build_config(cfg.algorithm, cfg.train, train_layer(cfg, out / "bc-model"))
+    prompt = prompt_config(train_config)
     with _threads(train_config.cpu_threads), _step(timings, "expert episodes"):
         experts = expert_trajectories(d.env, d.expert_episodes, env_kwargs=d.env_kwargs)
     with _threads(train_config.cpu_threads), _step(timings, "tokenizer and model"):
@@ -107,16 +126,12 @@ def run_demo(out_dir: str | Path = "runs/train-demo", *, config: str | Path | No
         samples = demonstration_samples(experts, learner.tokenizer, prompt)
         losses = behaviour_clone(learner, samples, d.bc_epochs, seed=d.seed)
         learner.save(str(out / "bc-model"))
-    with _step(timings, f"{cfg.algorithm} training"):
-        Trainer(train_config, out / "run").run()
-    notes = {
+    return {
         "expert episodes": f"{len(experts)} ({sum(len(t.steps) for t in experts)} steps)",
         "model": f"Qwen2-shaped, {d.layers} layers, width {d.hidden_size}, "
         f"{sum(p.numel() for p in model.parameters()):,} parameters, vocabulary {len(tokenizer)}",
         "behaviour cloning NLL by epoch": ", ".join(f"{x:.3f}" for x in losses),
-        **{f"time: {k}": f"{v:.0f} s" for k, v in timings.items()},
     }
-    return write_report(out / "run", out / "report.html", notes=notes)
 
 
 @contextlib.contextmanager

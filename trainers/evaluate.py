@@ -23,7 +23,9 @@ EVAL_SEED = 1_000_000
 
 def prompt_config(config: TrainConfig) -> PromptConfig:
     """The prompt settings of a run, for training and evaluation alike."""
-    return PromptConfig(history=config.rollout.history, action_format=config.rollout.action_format)
+    r = config.rollout
+    custom = {"system_prompt": r.system_prompt} if r.system_prompt is not None else {}
+    return PromptConfig(history=r.history, action_format=r.action_format, **custom)
 
 
 def make_engine(

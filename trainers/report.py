@@ -99,7 +99,11 @@ def _summary(
     return f"<table>{body}</table>"
 
 
-def _figure(title: str, series: Sequence[tuple[str, list[dict[str, Any]], str]]) -> str:
+def _figure(
+    title: str,
+    series: Sequence[tuple[str, list[dict[str, Any]], str]],
+    ylim: tuple[float, float] | None = None,
+) -> str:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -111,6 +115,8 @@ def _figure(title: str, series: Sequence[tuple[str, list[dict[str, Any]], str]])
         if points:
             xs, ys = zip(*points, strict=True)
             ax.plot(xs, ys, marker="o" if len(points) < 30 else None, markersize=3, label=label)
+    if ylim:
+        ax.set_ylim(*ylim)
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("iteration", fontsize=9)
     ax.tick_params(labelsize=8)
