@@ -92,10 +92,8 @@ def main() -> None:
         per_seed = ", ".join(f"{r['final']:.1%}" for r in mine)
         steps = ", ".join(str(r["env_steps"]) for r in mine)
         its = ", ".join(str(r["iterations"]) for r in mine)
-        print(
-            f"| {algorithm} | {mean_std([r['start'] for r in mine])} | {mean_std([r['final'] for r in mine])} "
-            f"| {per_seed} | {steps} | {its} |"
-        )
+        start, final = mean_std([r["start"] for r in mine]), mean_std([r["final"] for r in mine])
+        print(f"| {algorithm} | {start} | {final} | {per_seed} | {steps} | {its} |")
 
 
 if __name__ == "__main__":

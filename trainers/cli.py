@@ -133,9 +133,8 @@ def _command(algorithm: str) -> Callable[..., None]:
                 summary = Trainer(config_, run_dir, resume=resume).run()
         except AgentGymError as err:
             fail(err)
-        typer.echo(
-            f"{run_dir}: {config_.eval.split} success {summary.success_rate:.1%} over {summary.episodes} episodes"
-        )
+        rate, n = summary.success_rate, summary.episodes
+        typer.echo(f"{run_dir}: {config_.eval.split} success {rate:.1%} over {n} episodes")
 
     command.__doc__ = ALGORITHMS[algorithm].summary
     return command

@@ -18,7 +18,7 @@ from agentgym.prompting import PromptConfig
 from agentgym.rollout import EpisodeSpec, RolloutConfig, RolloutEngine, Summary, group_episodes
 
 EVAL_SEED = 1_000_000
-"""Env seed of the first evaluation episode (the i-th adds i): fixed, so every evaluation plays the same episodes."""
+"""Env seed of the first evaluation episode (the i-th adds i): every evaluation plays the same episodes."""
 
 
 def prompt_config(config: TrainConfig) -> PromptConfig:

@@ -91,10 +91,8 @@ def group_normalise(
         if n == 1:
             continue  # a group of one has nothing to compare with
         x = values[idx]
-        if baseline == "mean":
-            centred = x - x.mean()
-        else:
-            centred = x - (x.sum() - x) / (n - 1)
+        base = x.mean() if baseline == "mean" else (x.sum() - x) / (n - 1)
+        centred = x - base
         if norm == "std":
             centred = centred / (x.std(ddof=1) + EPS)
         out[idx] = centred

@@ -151,7 +151,8 @@ def _samples(samples: list[dict[str, Any]], omega: float) -> str:
 
 
 def _steps_table(steps: list[dict[str, Any]], omega: float) -> str:
-    head = "<tr><th>t</th><th>observation</th><th>action</th><th>state</th><th>r</th><th>A^E</th><th>A^S</th><th>A</th></tr>"
+    columns = ("t", "observation", "action", "state", "r", "A^E", "A^S", "A")
+    head = "<tr>" + "".join(f"<th>{c}</th>" for c in columns) + "</tr>"
     rows = []
     for t, s in enumerate(steps):
         a = s["A_E"] + omega * s["A_S"]

@@ -91,7 +91,7 @@ def test_help_lists_config_keys() -> None:
 def test_resume_needs_a_run_and_the_same_config(tmp_path) -> None:
     with pytest.raises(ConfigError, match="--resume needs --out"):
         resolve_config("gigpo", resume=True)
-    with pytest.raises(ConfigError, match="has no config.yaml"):
+    with pytest.raises(ConfigError, match=r"has no config\.yaml"):
         resolve_config("gigpo", out=tmp_path, resume=True)
     config, run = resolve_config("gigpo", env="guess", model="m", out=tmp_path / "run")
     run.mkdir()
@@ -100,7 +100,7 @@ def test_resume_needs_a_run_and_the_same_config(tmp_path) -> None:
     dump_config(config, run / "config.yaml")
     same, _ = resolve_config("gigpo", env="guess", model="m", out=run, resume=True)
     assert same == config
-    with pytest.raises(ConfigError, match="these options change it: algo.omega"):
+    with pytest.raises(ConfigError, match=r"these options change it: algo\.omega"):
         resolve_config("gigpo", out=run, sets=["algo.omega=0.5"], resume=True)
     with pytest.raises(ConfigError, match="is a gigpo run, not rloo"):
         resolve_config("rloo", out=run, resume=True)

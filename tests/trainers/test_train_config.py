@@ -73,7 +73,7 @@ def test_bad_keys_and_values_fail_in_one_line(sets, message) -> None:
 
 
 def test_required_keys_and_bad_files(tmp_path) -> None:
-    with pytest.raises(ConfigError, match="^config key 'env' is required$"):
+    with pytest.raises(ConfigError, match=r"^config key 'env' is required$"):
         build_config("gigpo", {"model": {"name_or_path": "m"}})
     with pytest.raises(ConfigError, match="does not exist"):
         load_yaml(tmp_path / "missing.yaml")
