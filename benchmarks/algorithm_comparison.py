@@ -8,7 +8,7 @@ evaluation (valid split). Baseline, same process: the warm-started model itself
 (each run's evaluation at iteration 0).
 
     python benchmarks/algorithm_comparison.py --config trainers/configs/demo_guess.yaml \\
-        --env-steps 6000 --seeds 0 1 2 --out runs/compare
+        --env-steps 12000 --seeds 0 1 2 --out runs/compare [--warm DIR/bc-model] [--algorithms gigpo]
 """
 
 from __future__ import annotations
@@ -62,26 +62,23 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--algorithms", nargs="+", default=list(ALGORITHMS))
     parser.add_argument("--out", default="runs/compare")
+    parser.add_argument("--warm", default=None, help="Reuse this behaviour-cloned model directory.")
     args = parser.parse_args()
     out = Path(args.out)
     cfg = load_demo_config(args.config)
-    timings: dict[str, float] = {}
-    notes = warm_start(cfg, out / "warm", timings)
+    if args.warm:
+        model, notes = Path(args.warm), {"warm start": args.warm}
+    else:
+        model, notes = out / "warm" / "bc-model", warm_start(cfg, out / "warm", {})
     print(f"warm start: {notes}")
     rows = []
     for algorithm in args.algorithms:
         for seed in args.seeds:
-            row = run_one(
-                algorithm,
-                seed,
-                cfg,
-                out / "warm" / "bc-model",
-                args.env_steps,
-                out / f"{algorithm}-seed{seed}",
-            )
+            row = run_one(algorithm, seed, cfg, model, args.env_steps, out / f"{algorithm}-seed{seed}")
             rows.append(row)
             print(json.dumps(row), flush=True)
-    (out / "results.json").write_text(json.dumps({"notes": notes, "runs": rows}, indent=1))
+    name = "-".join(args.algorithms)
+    (out / f"results-{name}.json").write_text(json.dumps({"notes": notes, "runs": rows}, indent=1))
 
     episodes = rows[0]["episodes"]
     print(f"\nheld-out (valid) success after {args.env_steps} env steps, {episodes} episodes per evaluation")

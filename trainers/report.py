@@ -46,7 +46,12 @@ def write_report(
         "<h2>Learning curves</h2>",
         '<div class="grid">',
         _figure(
-            "Success rate", [("held-out", evals, "success_rate"), ("training rollouts", train, "success")]
+            "Success rate",
+            [
+                ("held-out", evals, "success_rate"),
+                ("training rollouts (5-iteration mean)", _smooth(train, "success"), "success"),
+            ],
+            ylim=(-0.02, 1.02),
         ),
         _figure(
             "Return and invalid actions", [("return", train, "return"), ("invalid rate", train, "invalid")]
@@ -127,6 +132,15 @@ def _figure(
     fig.savefig(buffer, format="png")
     data = base64.b64encode(buffer.getvalue()).decode()
     return f'<img alt="{html.escape(title)}" src="data:image/png;base64,{data}">'
+
+
+def _smooth(records: list[dict[str, Any]], key: str, window: int = 5) -> list[dict[str, Any]]:
+    """``records`` with ``key`` replaced by its trailing mean over ``window`` records."""
+    out = []
+    for i, record in enumerate(records):
+        recent = [r[key] for r in records[max(0, i - window + 1) : i + 1] if key in r]
+        out.append({**record, key: sum(recent) / len(recent)} if recent else record)
+    return out
 
 
 def _samples(samples: list[dict[str, Any]], omega: float) -> str:
