@@ -39,3 +39,33 @@ register(
     aliases=("bargain",),
     multiagent=True,
 )
+register(
+    "agentgym/WebShop-v0",
+    "agentgym.environments.webshop.env:WebShopEnv",
+    description="Search a shop, pick the product and options an instruction asks for, buy it (text).",
+    aliases=("webshop",),
+)
+register(
+    "agentgym/WebShopBrowser-v0",
+    "agentgym.environments.webshop.browser:WebShopBrowserEnv",
+    description="WebShop served over HTTP and driven in Chromium with Playwright (real web pages).",
+    aliases=("webshop-browser",),
+)
+register(
+    "agentgym/ALFWorld-v0",
+    "agentgym.environments.alfworld.env:ALFWorldEnv",
+    description="ALFWorld household tasks, native engine (engine='pddl': TextWorld's own).",
+    aliases=("alfworld",),
+)
+register(
+    "agentgym/TextWorld-v0",
+    "agentgym.environments.textworld.env:TextWorldEnv",
+    description="TextWorld's tw-make games: custom, coin collector, treasure hunter, cooking.",
+    aliases=("textworld",),
+)
+register(
+    "agentgym/SWE-v0",
+    "agentgym.environments.swe.env:SWEEnv",
+    description="Fix a real bug in a real repository with tool calls; graded by its test suite.",
+    aliases=("swe",),
+)

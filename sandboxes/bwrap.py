@@ -22,12 +22,11 @@ import threading
 import time
 import warnings
 
+from agentgym.exceptions import ConfigError, MissingDependencyError
 from agentgym.sandboxes import cgroups
 from agentgym.sandboxes.config import BASE_ENV, SANDBOX_UID, BwrapConfig
 from agentgym.sandboxes.session import SessionSandbox, ShellSession, output_pipes, session_script
 from agentgym.sandboxes.workspace import HostWorkspace, pack_folder
-
-from agentgym.exceptions import ConfigError, MissingDependencyError
 
 STATE_DIR = "/tmp/.agentgym"
 _HOST_TOP = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")

@@ -9,6 +9,7 @@ import os
 import shutil
 
 import typer
+
 from agentgym.sandboxes import cgroups
 from agentgym.sandboxes.image import DEFAULT_TAG
 

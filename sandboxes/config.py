@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from agentgym.sandboxes.base import Limits
 from pydantic import BaseModel, ConfigDict, Field
+
+from agentgym.sandboxes.base import Limits
 
 # Every variable a sandboxed command sees, unless the config's `env` adds more.
 # Nothing is inherited from the host process.

@@ -26,12 +26,11 @@ import threading
 import time
 from typing import Any
 
+from agentgym.exceptions import ConfigError, EnvCrashedError, MissingDependencyError, require
 from agentgym.sandboxes.base import ExecResult, Sandbox
 from agentgym.sandboxes.config import BASE_ENV, SANDBOX_UID, DockerConfig
 from agentgym.sandboxes.session import SESSION_SH, CappedOutput
 from agentgym.sandboxes.workspace import check_snapshot, inside, pack_folder, tar_create, tar_extract
-
-from agentgym.exceptions import ConfigError, EnvCrashedError, MissingDependencyError, require
 
 LABEL_HOST_USR = "agentgym.host-usr"
 LABEL_SANDBOX = "agentgym.sandbox"

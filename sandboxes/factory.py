@@ -6,11 +6,11 @@ import difflib
 import importlib
 from typing import Any
 
-from agentgym.sandboxes.base import Limits, Sandbox
-from agentgym.sandboxes.config import BwrapConfig, DockerConfig, LocalConfig, SandboxConfig
 from pydantic import TypeAdapter, ValidationError
 
 from agentgym.exceptions import ConfigError
+from agentgym.sandboxes.base import Limits, Sandbox
+from agentgym.sandboxes.config import BwrapConfig, DockerConfig, LocalConfig, SandboxConfig
 
 BACKENDS = {
     "bwrap": "agentgym.sandboxes.bwrap:BwrapSandbox",

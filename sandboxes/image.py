@@ -19,10 +19,9 @@ import os
 import tarfile
 from typing import Any
 
+from agentgym.exceptions import ConfigError
 from agentgym.sandboxes.config import SANDBOX_UID
 from agentgym.sandboxes.docker import LABEL_HOST_USR
-
-from agentgym.exceptions import ConfigError
 
 DEFAULT_TAG = "agentgym-sandbox:latest"
 _PASSWD = f"root:x:0:0:root:/root:/bin/bash\nagent:x:{SANDBOX_UID}:{SANDBOX_UID}:agent:/tmp:/bin/bash\n"

@@ -27,10 +27,9 @@ import inspect
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from agentgym.exceptions import ConfigError
 from agentgym.sandboxes.base import Sandbox
 from agentgym.sandboxes.factory import create, parse_config
-
-from agentgym.exceptions import ConfigError
 
 OnCrash = Callable[[Sandbox, str], Any]
 

@@ -23,10 +23,9 @@ import time
 from collections.abc import Callable
 from importlib import resources
 
+from agentgym.exceptions import ConfigError, EnvCrashedError
 from agentgym.sandboxes.base import ExecResult, Sandbox
 from agentgym.sandboxes.workspace import HostWorkspace, check_snapshot, run_tar, tar_create, tar_extract
-
-from agentgym.exceptions import ConfigError, EnvCrashedError
 
 SESSION_SH = resources.files("agentgym.sandboxes").joinpath("session.sh").read_text()
 _F_SETPIPE_SZ = 1031

@@ -26,9 +26,8 @@ import stat
 import subprocess
 import tarfile
 
-from agentgym.sandboxes.config import BASE_ENV
-
 from agentgym.exceptions import ConfigError
+from agentgym.sandboxes.config import BASE_ENV
 
 _SYS_OPENAT2 = 437  # the same number on every Linux architecture
 _RESOLVE_NO_MAGICLINKS = 0x02

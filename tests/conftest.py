@@ -1,14 +1,25 @@
-"""Shared test set-up: offline Hugging Face, loopback ports, tiny models."""
+"""Shared test set-up: offline Hugging Face, loopback ports, tiny models, a private Docker engine.
+
+The Docker engine is one these tests start themselves (``PrivateDockerd``: its own
+data/exec roots and socket in a temporary folder, ``--bridge=none
+--iptables=false``), once per session, stopped by pid at the end; the sandbox
+image is built locally from the host's ``/usr`` and never pulled. A missing
+backend skips locally and fails under ``AGENTGYM_REQUIRE_ALL=1`` (CI).
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+from collections.abc import Iterator
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import pytest
+
+from agentgym.testing import require_backend
 
 
 @pytest.fixture
@@ -30,3 +41,24 @@ def tiny() -> tuple:
         "<action>guess 8</action> Admissible actions: guess 1 | guess 2",
     ]
     return tiny_model(texts, seed=0)
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Iterator[str]:
+    """The base URL of a private Docker engine with the sandbox image built."""
+    from agentgym.sandboxes.docker import connect
+    from agentgym.sandboxes.dockerd import PrivateDockerd
+    from agentgym.sandboxes.image import build_from_host
+
+    require_backend(
+        shutil.which("dockerd") is not None and os.geteuid() == 0,
+        "Docker tests need dockerd (apt-get install docker.io) and root",
+    )
+    engine = PrivateDockerd().start()
+    try:
+        client = connect(engine.base_url)
+        build_from_host(client)
+        client.close()
+        yield engine.base_url
+    finally:
+        engine.stop()

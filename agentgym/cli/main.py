@@ -19,6 +19,7 @@ from typer.exceptions import TyperException
 
 from agentgym.cli import play as play_cmd
 from agentgym.cli import rollout as rollout_cmd
+from agentgym.environments.swe.cli import app as swe_app
 from agentgym.exceptions import AgentGymError
 from agentgym.sandboxes.cli import app as sandbox_app
 from agentgym.trainers.cli import app as train_app
@@ -34,6 +35,7 @@ app.command("play")(play_cmd.play)
 app.command("rollout")(rollout_cmd.rollout)
 app.command("eval")(rollout_cmd.evaluate)
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(swe_app, name="swe")
 app.add_typer(train_app, name="train")
 
 

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentgym.environments.guess.rules import Game, split_numbers
-
 from agentgym.core import ResetOptions, TextEnv, state_digest
+from agentgym.environments.guess.rules import Game, split_numbers
 from agentgym.exceptions import ConfigError
 
 

@@ -40,11 +40,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+from agentgym.core import state_digest
 from agentgym.environments.negotiation.bargain import BUYER, ROLES, SELLER, Bargain, scenarios
 from agentgym.environments.negotiation.base import TwoPlayerEnv
 from agentgym.environments.negotiation.bots import BARGAIN_BOTS
-
-from agentgym.core import state_digest
 from agentgym.episode import ResetOptions
 from agentgym.exceptions import ConfigError
 

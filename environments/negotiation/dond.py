@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentgym.environments.negotiation.replies import Outcome, clip_message
-
 from agentgym.exceptions import ConfigError
 
 ITEMS = ("book", "hat", "ball")

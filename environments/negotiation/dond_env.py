@@ -43,6 +43,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from agentgym.core import state_digest
 from agentgym.environments.negotiation.base import TwoPlayerEnv
 from agentgym.environments.negotiation.bots import DOND_BOTS
 from agentgym.environments.negotiation.dond import (
@@ -56,8 +58,6 @@ from agentgym.environments.negotiation.dond import (
     load_contexts,
     split_of,
 )
-
-from agentgym.core import state_digest
 from agentgym.episode import ResetOptions
 from agentgym.exceptions import ConfigError
 

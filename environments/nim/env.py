@@ -19,9 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentgym.environments.nim.rules import MAX_TAKE, PILES, NimGame, optimal_take, parse_take
-
 from agentgym.core import state_digest
+from agentgym.environments.nim.rules import MAX_TAKE, PILES, NimGame, optimal_take, parse_take
 from agentgym.episode import ResetOptions
 from agentgym.multiagent import TextAECEnv
 

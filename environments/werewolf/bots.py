@@ -27,6 +27,8 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
+from gymnasium.utils import seeding
+
 from agentgym.environments.werewolf.render import view
 from agentgym.environments.werewolf.rules import (
     DISCUSSION,
@@ -36,7 +38,6 @@ from agentgym.environments.werewolf.rules import (
     SEER,
     WEREWOLF,
 )
-from gymnasium.utils import seeding
 
 _CLAIM = re.compile(r"\bI(?: am|'m) the seer\b", re.IGNORECASE)
 _RESULT = re.compile(r"\b(player_\d+) is (not )?a werewolf", re.IGNORECASE)

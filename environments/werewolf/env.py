@@ -61,6 +61,8 @@ import functools
 from typing import Any
 
 import numpy as np
+
+from agentgym.core import state_digest
 from agentgym.environments.werewolf.bots import RuleBot, random_speech
 from agentgym.environments.werewolf.render import render, view
 from agentgym.environments.werewolf.rules import (
@@ -77,8 +79,6 @@ from agentgym.environments.werewolf.rules import (
     role_mix,
     side,
 )
-
-from agentgym.core import state_digest
 from agentgym.episode import ResetOptions
 from agentgym.exceptions import ConfigError
 from agentgym.multiagent import TextAECEnv

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+
 from agentgym.sandboxes import Limits
 
 SMALL = Limits(timeout_s=20, cpus=1, memory_mb=128, pids=64, disk_mb=16, output_bytes=64_000)

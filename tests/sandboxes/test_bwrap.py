@@ -6,6 +6,7 @@ import os
 import re
 
 import pytest
+
 from agentgym.sandboxes import cgroups
 
 pytestmark = pytest.mark.bwrap

@@ -7,11 +7,11 @@ import subprocess
 import sys
 
 import pytest
-from agentgym.sandboxes import Limits, create
-from agentgym.sandboxes.pool import SandboxPool
 from sandbox_helpers import SMALL
 
 from agentgym.exceptions import ConfigError, MissingDependencyError
+from agentgym.sandboxes import Limits, create
+from agentgym.sandboxes.pool import SandboxPool
 
 
 def one_line(err: pytest.ExceptionInfo[BaseException]) -> str:

@@ -7,6 +7,7 @@ import signal
 import warnings
 
 import pytest
+
 from agentgym.sandboxes import create, local
 
 

@@ -8,10 +8,10 @@ import shutil
 import signal
 
 import pytest
-from agentgym.sandboxes.pool import SandboxPool
 from sandbox_helpers import SMALL
 
 from agentgym.exceptions import ConfigError, EnvCrashedError
+from agentgym.sandboxes.pool import SandboxPool
 from agentgym.testing import require_backend
 
 pytestmark = pytest.mark.bwrap

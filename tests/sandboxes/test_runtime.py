@@ -8,10 +8,10 @@ import signal
 import tarfile
 
 import pytest
-from agentgym.sandboxes import Limits
 from sandbox_helpers import ALL
 
 from agentgym.exceptions import ConfigError, EnvCrashedError
+from agentgym.sandboxes import Limits
 
 pytestmark = [
     pytest.mark.parametrize("backend", ALL),

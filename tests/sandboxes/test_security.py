@@ -16,10 +16,10 @@ import time
 import uuid
 
 import pytest
-from agentgym.sandboxes import BASE_ENV
 from sandbox_helpers import ISOLATED, host_processes
 
 from agentgym.exceptions import ConfigError
+from agentgym.sandboxes import BASE_ENV
 
 pytestmark = pytest.mark.parametrize("backend", ISOLATED)
 

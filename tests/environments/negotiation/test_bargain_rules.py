@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from agentgym.environments.negotiation.bargain import Bargain, Scenario, parse, scenarios
 
 BIKE = Scenario("bike", "Bike", "Red.", price=400, buyer_target=200)  # midpoint 300

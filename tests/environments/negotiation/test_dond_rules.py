@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from agentgym.environments.negotiation.dond import (
     OVER,
     SELECTION,
@@ -14,7 +15,6 @@ from agentgym.environments.negotiation.dond import (
     parse_share,
     split_of,
 )
-
 from agentgym.exceptions import ConfigError
 
 CTX = Context((1, 2, 3), ((4, 0, 2), (0, 2, 2)))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from agentgym.environments.negotiation.dond import all_contexts
 
 import agentgym
+from agentgym.environments.negotiation.dond import all_contexts
 from agentgym.exceptions import ConfigError
 from agentgym.multiagent import RandomPlayer
 from agentgym.testing import (

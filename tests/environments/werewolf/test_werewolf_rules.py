@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from agentgym.environments.werewolf.rules import (
     DISCUSSION,
     NIGHT_SEER,

@@ -1,0 +1,269 @@
+"""A task's repository in a sandbox: checkout, toolchain, test runs and the workspace diff.
+
+:func:`open_task` gives a sandbox whose ``/workspace`` is the task's repository
+at its buggy state, a git repository with one commit (``base_commit``), so the
+agent's work is ``git diff`` against it and no history leaks the fix. The
+checkout is built once per task in a sandbox (the source archive is unpacked
+there, never on the host), then reused as a workspace snapshot. pytest lives in
+``/tmp/agentgym/site`` (:mod:`.toolchain`); :func:`run_tests` runs a task's
+tests with the report plugin and reads pytest's own reports back.
+"""
+
+from __future__ import annotations
+
+import collections
+import shlex
+import subprocess
+import threading
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentgym.environments.swe.report import Outcome, parse_report
+from agentgym.environments.swe.store import artifact_bytes
+from agentgym.environments.swe.task import SWETask
+from agentgym.environments.swe.toolchain import ROOT, SITE, TOOLS, toolchain_folder, toolchain_tar
+from agentgym.exceptions import ConfigError, EnvCrashedError
+from agentgym.sandboxes import Limits, Sandbox, create
+
+WORKDIR = "/workspace"
+SCRATCH = ".agentgym"
+"""Folder in the workspace for grading's files (ignored by git and by pytest)."""
+GIT_ENV = (
+    "GIT_AUTHOR_NAME=agentgym GIT_AUTHOR_EMAIL=agentgym@sandbox GIT_COMMITTER_NAME=agentgym "
+    "GIT_COMMITTER_EMAIL=agentgym@sandbox GIT_AUTHOR_DATE=2000-01-01T00:00:00Z "
+    "GIT_COMMITTER_DATE=2000-01-01T00:00:00Z"
+)
+"""Fixed identity and dates, so that the base commit of a checkout is the same everywhere."""
+IGNORED = ("__pycache__/", "*.pyc", ".pytest_cache/", f"/{SCRATCH}/", "*.egg-info/")
+
+
+class SandboxSpec(BaseModel):
+    """Which sandbox runs a task, and with what limits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["bwrap", "docker"] = Field(
+        "bwrap", description="Sandbox backend (the local one has no /workspace of its own)."
+    )
+    limits: Limits = Field(
+        default_factory=lambda: Limits(timeout_s=60, memory_mb=2048, disk_mb=512, output_bytes=200_000),
+        description="Resource limits of each sandbox (timeout_s is the default per command).",
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Further options of agentgym.sandboxes.create (image, base_url, env ...).",
+    )
+
+    def create(self, **options: Any) -> Sandbox:
+        """A new, empty sandbox (``options`` override the spec's own)."""
+        return create(self.backend, limits=self.limits, **{**self.options, **options})
+
+
+@dataclass
+class TestRun:
+    """Results of one pytest run: one :class:`Outcome` per reported test."""
+
+    __test__ = False
+    results: dict[str, Outcome]
+    timed_out: bool
+    seconds: float
+    output: str
+
+
+class _Checkouts:
+    """Workspace snapshots of task checkouts, built once per task (a small LRU in memory)."""
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self.items: collections.OrderedDict[str, bytes] = collections.OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, task: SWETask, spec: SandboxSpec, source: SourceLoader) -> bytes:
+        key = f"{spec.backend}:{task.digest()}"
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        snapshot = _build_checkout(task, spec, source)
+        with self.lock:
+            self.items[key] = snapshot
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return snapshot
+
+
+CHECKOUTS = _Checkouts()
+
+
+class SourceLoader:
+    """Source archives of tasks: the sdist a factory task names, or a local clone of a repository.
+
+    Args:
+        repos_dir: folder holding clones of SWE-bench repositories as ``owner__name``
+            (e.g. ``astropy__astropy``), read with ``git archive`` at the task's base_commit.
+    """
+
+    def __init__(self, repos_dir: str | None = None) -> None:
+        self.repos_dir = repos_dir
+
+    def archive(self, task: SWETask) -> bytes:
+        """A tar(.gz) whose one top folder holds the repository."""
+        if task.sdist is not None:
+            return artifact_bytes(task.sdist)
+        if self.repos_dir is None:
+            raise ConfigError(
+                f"task {task.instance_id} names no sdist, so its repository {task.repo!r} must be "
+                "cloned locally",
+                hint="pass repos_dir=FOLDER holding clones named owner__name (see the SWE README)",
+            )
+        clone = f"{self.repos_dir}/{task.repo.replace('/', '__')}"
+        done = subprocess.run(
+            ["git", "-C", clone, "archive", "--format=tar", "--prefix=repo/", task.base_commit],
+            capture_output=True,
+            timeout=300,
+        )
+        if done.returncode != 0:
+            raise ConfigError(
+                f"cannot read {task.repo} at {task.base_commit[:12]} from {clone}: "
+                f"{done.stderr.decode(errors='replace').strip()}",
+                hint=f"git clone https://github.com/{task.repo} {clone}",
+            )
+        return done.stdout
+
+
+def _build_checkout(task: SWETask, spec: SandboxSpec, source: SourceLoader) -> bytes:
+    """Unpack the task's source in a sandbox, put it at the buggy state, commit, and snapshot."""
+    archive = source.archive(task)
+    with spec.create() as sb:
+        sb.write_file(f"{SCRATCH}/source", archive)
+        steps = [f"tar -xf {SCRATCH}/source --strip-components=1 --no-same-owner"]
+        if task.sdist is not None and task.patch.strip():  # an sdist holds the fixed code
+            sb.write_file(f"{SCRATCH}/gold.diff", task.patch)
+            steps.append(f"git apply -R --whitespace=nowarn {SCRATCH}/gold.diff")
+        steps += [
+            f"rm -rf {SCRATCH}",
+            "git init -q -b main",
+            f"printf '%s\\n' {' '.join(shlex.quote(p) for p in IGNORED)} >> .git/info/exclude",
+            f"git add -A && {GIT_ENV} git commit -q --no-verify -m base && git rev-parse HEAD",
+        ]
+        done = sb.exec(" && ".join(f"{{ {s}; }}" for s in steps), timeout=300)
+        if done.exit_code != 0:
+            raise ConfigError(
+                f"could not check out {task.instance_id}: {(done.stderr or done.stdout).strip()[-500:]}"
+            )
+        head = done.stdout.strip().splitlines()[-1]
+        if task.sdist is not None and task.base_commit and head != task.base_commit:
+            raise ConfigError(
+                f"task {task.instance_id}: the sdist with the gold patch reversed gives commit "
+                f"{head[:12]}, not the task's base_commit {task.base_commit[:12]}; the task file "
+                "does not match its source"
+            )
+        return sb.snapshot()
+
+
+def open_task(task: SWETask, spec: SandboxSpec, source: SourceLoader | None = None) -> Sandbox:
+    """A new sandbox with the task's repository checked out and the toolchain installed.
+
+    The session's shell is in ``/workspace`` with ``PYTHONPATH`` naming the
+    toolchain and the repository, and the task's ``install`` command has run.
+    """
+    source = source or SourceLoader()
+    snapshot = CHECKOUTS.get(task, spec, source)
+    setup = [f"mkdir -p {SITE}"]
+    folder = toolchain_folder() if spec.backend != "docker" else None
+    if folder is None:  # the toolchain travels in
+        sb, tools = spec.create(), TOOLS
+    else:  # bwrap shows the host's unpacked copy read-only
+        sb, tools = spec.create(ro_binds=[*spec.options.get("ro_binds", []), folder]), f"{folder}/tools"
+    try:
+        sb.restore(snapshot)
+        if folder is None:
+            sb.write_file(f"{SCRATCH}/tools.tgz", toolchain_tar())
+            setup.append(f"tar -xzf {SCRATCH}/tools.tgz -C {ROOT}")
+        for wheel in task.wheels:
+            sb.write_file(f"{SCRATCH}/{wheel.filename}", artifact_bytes(wheel))
+            setup.append(f"python3 -m zipfile -e {SCRATCH}/{shlex.quote(wheel.filename)} {SITE}")
+        setup += [
+            f"rm -rf {SCRATCH}",
+            f"export PYTHONPATH={tools}:{SITE}:{WORKDIR} PYTHONDONTWRITEBYTECODE=1 {GIT_ENV}",
+            f"cd {WORKDIR}",
+        ]
+        if task.install.strip():
+            setup.append(task.install)
+        done = sb.exec("\n".join(f"{step} || exit 1" for step in setup), timeout=300)
+        if done.exit_code != 0:
+            raise ConfigError(
+                f"setting up {task.instance_id} failed: {(done.stderr or done.stdout).strip()[-500:]}"
+            )
+        return sb
+    except BaseException:
+        sb.close()
+        raise
+
+
+def run_tests(
+    sb: Sandbox,
+    task: SWETask,
+    tests: list[str] | None,
+    timeout: float,
+    maxfail: int | None = None,
+) -> TestRun:
+    """Run ``tests`` (node ids; None runs the whole suite) with the report plugin.
+
+    Raises:
+        EnvCrashedError: the sandbox died while the tests ran.
+    """
+    report = f"{WORKDIR}/{SCRATCH}/report.jsonl"
+    args = [f"-p {PLUGIN_NAME}", f"--agentgym-report={report}", "-q"]
+    if tests is not None:
+        sb.write_file(f"{SCRATCH}/select.txt", "\n".join(tests) + "\n")
+        args.append(f"--agentgym-select={WORKDIR}/{SCRATCH}/select.txt")
+        args += sorted({shlex.quote(t.split("::", 1)[0]) for t in tests})
+    if maxfail is not None:
+        args.append(f"--maxfail={maxfail}")
+    cmd = (
+        f"(cd {WORKDIR} && mkdir -p {SCRATCH} && rm -f {report} && "
+        f"PYTHONSAFEPATH=1 {task.test_cmd} {' '.join(args)} > {SCRATCH}/out.txt 2>&1; "
+        f"tail -c 3000 {SCRATCH}/out.txt)"
+    )
+    done = sb.exec(cmd, timeout=timeout)
+    try:
+        text = sb.read_file(report).decode("utf-8", errors="replace")
+    except (OSError, ValueError):
+        if not sb.alive:
+            raise EnvCrashedError(f"the sandbox of {task.instance_id} died during the tests") from None
+        text = ""
+    return TestRun(parse_report(text), done.timed_out, done.duration_s, done.stdout)
+
+
+PLUGIN_NAME = "agentgym_swe_report"
+_INDEX = f"GIT_INDEX_FILE={ROOT}/index"
+_STAGE = (
+    f"cd {WORKDIR} && unset GIT_DIR GIT_WORK_TREE && cp .git/index {ROOT}/index && "
+    f"{_INDEX} git add -A . >/dev/null 2>&1"
+)
+
+
+def workspace_tree(sb: Sandbox) -> str:
+    """The git tree id of the whole workspace as it is now (a digest of every tracked file)."""
+    done = sb.exec(f"({_STAGE} && {_INDEX} git write-tree) 2>&1", timeout=60)
+    return done.stdout.strip() if done.exit_code == 0 else f"unreadable: {done.stdout.strip()[-200:]}"
+
+
+def workspace_diff(sb: Sandbox, base: str) -> tuple[str, str]:
+    """The agent's changes as a binary git diff against ``base``, and an error message if none."""
+    out = f"{SCRATCH}/agent.diff"
+    cmd = (
+        f"({_STAGE} && mkdir -p {SCRATCH} && {_INDEX} git diff --cached --binary {shlex.quote(base)} > {out})"
+    )
+    done = sb.exec(f"{cmd} 2>&1", timeout=60)
+    if done.exit_code != 0:
+        return "", f"git could not diff the workspace: {done.stdout.strip()[-300:]}"
+    try:
+        return sb.read_file(out).decode("utf-8", errors="surrogateescape"), ""
+    except (OSError, ValueError) as err:
+        return "", f"the diff could not be read: {err}"
+    finally:
+        sb.exec(f"rm -f {WORKDIR}/{out}", timeout=30)

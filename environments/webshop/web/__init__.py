@@ -1,0 +1,1 @@
+"""Web mode: the shop served over HTTP (:mod:`.app`, :mod:`.server`)."""
