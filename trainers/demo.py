@@ -1,19 +1,19 @@
-"""The training demo: a tiny transformer learns an environment on a CPU in minutes.
+"""The training demo: a tiny transformer learns small ALFWorld tasks on a CPU in minutes.
 
-1. The env's expert plays a few training tasks.
+1. The env's expert plays a few hundred training tasks.
 2. A byte-level BPE tokenizer is trained on the text of those episodes, and a
    Qwen2-shaped transformer with random weights is built from a config.
-3. Behaviour cloning on the expert's steps gives it the action format and a
-   rough policy.
+3. Behaviour cloning on the expert's steps teaches it the action format and to
+   copy names out of the admissible actions: a rough policy.
 4. GiGPO trains it further from its own rollouts; the held-out (valid) success
-   rate is measured before and during training.
+   rate is measured before and every few iterations during training.
 5. ``report.html`` shows the learning curves and sample trajectories with each
    step's A^E and A^S.
 
-Everything is set in one YAML file (``configs/demo_<env>.yaml``): a ``demo``
-section for steps 1–3 and a ``train`` section in the format of ``agentgym train
---config``. Run it with ``python -m agentgym.trainers.demo --out runs/demo``.
-"""
+Everything is set in one YAML file (``configs/demo_alfworld.yaml`` by default;
+``configs/demo_guess.yaml`` is a two-minute variant): a ``demo`` section for
+steps 1-3 and a ``train`` section in the format of ``agentgym train --config``.
+Run it with ``python -m agentgym.trainers.demo --out runs/train-demo``."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from agentgym.trainers.evaluate import prompt_config
 from pydantic import BaseModel, ConfigDict, Field
 
 CONFIGS = Path(__file__).parent / "configs"
-DEFAULT_ENV = "guess"
+DEFAULT_ENV = "alfworld"
 
 
 class DemoSettings(BaseModel):
@@ -65,7 +65,7 @@ def run_demo(out_dir: str | Path = "runs/train-demo", *, config: str | Path | No
 
     Args:
         out_dir: a new (or empty) directory for the models, the run and the report.
-        config: a demo YAML file; default ``configs/demo_guess.yaml``.
+        config: a demo YAML file; default ``configs/demo_alfworld.yaml``.
     """
     from agentgym.trainers.report import write_report
     from agentgym.trainers.trainer import Trainer
@@ -82,7 +82,7 @@ def run_demo(out_dir: str | Path = "runs/train-demo", *, config: str | Path | No
 
 
 def load_demo_config(path: str | Path | None = None) -> DemoConfig:
-    """A demo YAML file (default: ``configs/demo_guess.yaml``), validated."""
+    """A demo YAML file (default: ``configs/demo_alfworld.yaml``), validated."""
     return DemoConfig.model_validate(load_yaml(Path(path) if path else CONFIGS / f"demo_{DEFAULT_ENV}.yaml"))
 
 
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     """``python -m agentgym.trainers.demo [--out DIR] [--config YAML]``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="runs/train-demo", help="Output directory (new or empty).")
-    parser.add_argument("--config", default=None, help="Demo YAML (default: configs/demo_guess.yaml).")
+    parser.add_argument("--config", default=None, help="Demo YAML (default: configs/demo_alfworld.yaml).")
     args = parser.parse_args(argv)
     report = run_demo(args.out, config=args.config)
     print(f"report: {report}")
