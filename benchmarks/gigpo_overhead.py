@@ -24,14 +24,14 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
+
+from agentgym.policies.tiny import tiny_model
+from agentgym.prompting import PromptConfig
 from agentgym.trainers.config import build_config
 from agentgym.trainers.gigpo import gigpo_advantages
 from agentgym.trainers.runlog import read_jsonl
 from agentgym.trainers.sft import corpus, expert_trajectories
 from agentgym.trainers.trainer import Trainer
-
-from agentgym.policies.tiny import tiny_model
-from agentgym.prompting import PromptConfig
 
 PAPER_ITERATION_S = 362.83
 """GiGPO paper: one ALFWorld iteration of the 1.5B model (its advantage took 0.54 s of it)."""

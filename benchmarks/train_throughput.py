@@ -37,13 +37,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 import torch
 import transformers
-from agentgym.trainers.batching import Sample
-from agentgym.trainers.config import ModelSettings, OptimSettings, PolicyLossSettings
-from agentgym.trainers.learner import ClippedObjective, Learner
 
 from agentgym.policies.base import SamplingParams
 from agentgym.policies.hf import TransformersPolicy
 from agentgym.policies.tiny import train_tokenizer
+from agentgym.trainers.batching import Sample
+from agentgym.trainers.config import ModelSettings, OptimSettings, PolicyLossSettings
+from agentgym.trainers.learner import ClippedObjective, Learner
 
 SIZES = {
     "tiny": dict(

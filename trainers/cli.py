@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from agentgym.trainers.algorithms import ALGORITHMS
-from agentgym.trainers.config import TrainConfig, build_config, config_help, load_yaml, read_config
-from agentgym.trainers.evaluate import evaluate_run
 
 from agentgym.exceptions import AgentGymError, ConfigError
 from agentgym.rollout import Summary
+from agentgym.trainers.algorithms import ALGORITHMS
+from agentgym.trainers.config import TrainConfig, build_config, config_help, load_yaml, read_config
+from agentgym.trainers.evaluate import evaluate_run
 
 app = typer.Typer(
     help="Train an agent on an environment: GiGPO, or its GRPO and RLOO special cases.",

@@ -24,9 +24,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from agentgym.trainers.config import build_config, load_yaml
 from agentgym.trainers.evaluate import prompt_config
-from pydantic import BaseModel, ConfigDict, Field
 
 CONFIGS = Path(__file__).parent / "configs"
 DEFAULT_ENV = "alfworld"
@@ -96,10 +97,9 @@ def warm_start(cfg: DemoConfig, out: Path, timings: dict[str, float]) -> dict[st
 
     Returns notes for the report (data, model size, the cloning loss by epoch).
     """
+    from agentgym.policies.tiny import tiny_model
     from agentgym.trainers.learner import Learner
     from agentgym.trainers.sft import behaviour_clone, corpus, demonstration_samples, expert_trajectories
-
-    from agentgym.policies.tiny import tiny_model
 
     d = cfg.demo
     train_config = build_config(cfg.algorithm, cfg.train, train_layer(cfg, out / "bc-model"))

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agentgym.trainers.config import TrainConfig, read_config
-
 import agentgym
 from agentgym.exceptions import ConfigError
 from agentgym.policies.base import Policy, SamplingParams
 from agentgym.prompting import PromptConfig
 from agentgym.rollout import EpisodeSpec, RolloutConfig, RolloutEngine, Summary, group_episodes
+from agentgym.trainers.config import TrainConfig, read_config
 
 EVAL_SEED = 1_000_000
 """Env seed of the first evaluation episode (the i-th adds i): every evaluation plays the same episodes."""
@@ -86,10 +85,9 @@ def evaluate_run(run_dir: str | Path, split: str = "valid", episodes: int = 0) -
     Returns:
         The rollout :class:`~agentgym.rollout.Summary`.
     """
+    from agentgym.policies.hf import TransformersPolicy
     from agentgym.trainers.checkpoint import latest_checkpoint
     from agentgym.trainers.learner import Learner
-
-    from agentgym.policies.hf import TransformersPolicy
 
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():

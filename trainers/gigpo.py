@@ -33,13 +33,13 @@ from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from agentgym.trainers.batching import StepRows
-from agentgym.trainers.config import PolicyLossSettings
 from pydantic import Field
 
 from agentgym.exceptions import ConfigError
 from agentgym.records import Trajectory
 from agentgym.rollout import group_episodes
+from agentgym.trainers.batching import StepRows
+from agentgym.trainers.config import PolicyLossSettings
 
 if TYPE_CHECKING:
     from agentgym.trainers.trainer import Trainer

@@ -22,12 +22,12 @@ from typing import Any, Protocol
 
 import numpy as np
 import torch
-from agentgym.trainers.batching import Sample, TokenBatch, collate
-from agentgym.trainers.config import ModelSettings, OptimSettings, PolicyLossSettings
-from agentgym.trainers.losses import entropy_from_logits, gather_logprobs, policy_loss, token_mean
 
 from agentgym.exceptions import require
 from agentgym.policies.hf import load_model
+from agentgym.trainers.batching import Sample, TokenBatch, collate
+from agentgym.trainers.config import ModelSettings, OptimSettings, PolicyLossSettings
+from agentgym.trainers.losses import entropy_from_logits, gather_logprobs, policy_loss, token_mean
 
 
 class Objective(Protocol):

@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from agentgym.trainers.batching import Sample
 
 from agentgym.policies import ExpertPolicy
 from agentgym.prompting import (
@@ -34,6 +33,7 @@ from agentgym.prompting import (
 )
 from agentgym.records import Trajectory
 from agentgym.rollout import RolloutConfig, RolloutEngine, group_episodes
+from agentgym.trainers.batching import Sample
 
 
 def expert_trajectories(

@@ -23,6 +23,15 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import torch
+from pydantic import BaseModel
+
+import agentgym
+from agentgym.core import TextEnv
+from agentgym.exceptions import ConfigError
+from agentgym.policies.base import SamplingParams
+from agentgym.policies.hf import TransformersPolicy
+from agentgym.records import Trajectory
+from agentgym.rollout import EpisodeSpec, RolloutResult, Summary
 from agentgym.trainers.algorithms import get_algorithm
 from agentgym.trainers.batching import Sample, episode_samples, step_samples
 from agentgym.trainers.checkpoint import (
@@ -36,15 +45,6 @@ from agentgym.trainers.config import TrainConfig, dump_config
 from agentgym.trainers.evaluate import eval_episodes, eval_sampler_seed, eval_sampling, make_engine
 from agentgym.trainers.learner import Learner, Objective
 from agentgym.trainers.runlog import Display, RunLog
-from pydantic import BaseModel
-
-import agentgym
-from agentgym.core import TextEnv
-from agentgym.exceptions import ConfigError
-from agentgym.policies.base import SamplingParams
-from agentgym.policies.hf import TransformersPolicy
-from agentgym.records import Trajectory
-from agentgym.rollout import EpisodeSpec, RolloutResult, Summary
 
 
 class Algorithm(Protocol):

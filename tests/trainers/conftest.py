@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from agentgym.trainers.sft import corpus, expert_trajectories
 
 from agentgym.policies.tiny import tiny_model
 from agentgym.prompting import PromptConfig
+from agentgym.trainers.sft import corpus, expert_trajectories
 
 GUESS = {"max_steps": 4}
 """GuessNumber kept short for the tests: at most 4 steps per episode."""

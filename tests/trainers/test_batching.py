@@ -6,8 +6,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from agentgym.trainers.batching import StepRows, collate, episode_samples, step_samples
-from agentgym.trainers.sft import expert_trajectories
 from transformers import AutoTokenizer
 
 from agentgym.exceptions import ConfigError
@@ -19,6 +17,8 @@ from agentgym.prompting import (
     render_messages,
 )
 from agentgym.records import Trajectory
+from agentgym.trainers.batching import StepRows, collate, episode_samples, step_samples
+from agentgym.trainers.sft import expert_trajectories
 
 
 def _as_model_trajectory(traj: Trajectory, tok, prompt: PromptConfig) -> Trajectory:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import yaml
+
 from agentgym.trainers.demo import load_demo_config, run_demo
 
 TOY = {

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from agentgym.trainers.gigpo import (
     discounted_returns,
     episode_advantages,

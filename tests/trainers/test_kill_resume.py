@@ -11,9 +11,10 @@ from pathlib import Path
 
 import torch
 import yaml
+from safetensors.torch import load_file
+
 from agentgym.trainers.checkpoint import latest_checkpoint, load_state
 from agentgym.trainers.runlog import read_jsonl
-from safetensors.torch import load_file
 
 ITERATIONS = 6
 KILL_AFTER = 2

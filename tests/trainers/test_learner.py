@@ -7,14 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from agentgym.trainers.batching import collate, step_samples
-from agentgym.trainers.config import ModelSettings, OptimSettings, PolicyLossSettings
-from agentgym.trainers.learner import ClippedObjective, Learner
 
 from agentgym.policies.base import SamplingParams
 from agentgym.policies.hf import TransformersPolicy
 from agentgym.prompting import PromptConfig
 from agentgym.rollout import RolloutConfig, RolloutEngine, group_episodes
+from agentgym.trainers.batching import collate, step_samples
+from agentgym.trainers.config import ModelSettings, OptimSettings, PolicyLossSettings
+from agentgym.trainers.learner import ClippedObjective, Learner
 
 
 @pytest.fixture(scope="module")

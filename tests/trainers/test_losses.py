@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+
 from agentgym.trainers.losses import (
     entropy_from_logits,
     gather_logprobs,

@@ -6,13 +6,13 @@ from typing import Any
 
 import gymnasium.envs.registration as gym_registration
 import pytest
-from agentgym.environments.guess.env import GuessNumberEnv
-from agentgym.trainers.cli import app, resolve_config
-from agentgym.trainers.evaluate import evaluate_run
 from typer.testing import CliRunner
 
 from agentgym import registry
+from agentgym.environments.guess.env import GuessNumberEnv
 from agentgym.exceptions import ConfigError
+from agentgym.trainers.cli import app, resolve_config
+from agentgym.trainers.evaluate import evaluate_run
 
 
 class NoStateKeyEnv(GuessNumberEnv):

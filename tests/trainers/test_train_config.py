@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+
+from agentgym.exceptions import ConfigError
 from agentgym.trainers.config import (
     build_config,
     config_help,
@@ -12,8 +14,6 @@ from agentgym.trainers.config import (
     read_config,
 )
 from agentgym.trainers.gigpo import GiGPOConfig
-
-from agentgym.exceptions import ConfigError
 
 BASE = {"env": "guess", "model": {"name_or_path": "some/model"}}
 

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file
+
+from agentgym.exceptions import ConfigError
 from agentgym.trainers.checkpoint import latest_checkpoint, load_state
 from agentgym.trainers.config import build_config, read_config
 from agentgym.trainers.evaluate import evaluate_run
 from agentgym.trainers.runlog import read_jsonl
 from agentgym.trainers.trainer import Trainer
-from safetensors.torch import load_file
-
-from agentgym.exceptions import ConfigError
 
 SMALL = [
     "algo.group_size=3",
