@@ -93,3 +93,15 @@ def test_a_used_run_directory_is_refused(tiny_model_dir, guess_kwargs, tmp_path)
     (tmp_path / "run" / "notes.txt").write_text("mine")
     with pytest.raises(ConfigError, match="not empty; pass --resume"):
         Trainer(_config("gigpo", tiny_model_dir, guess_kwargs), tmp_path / "run")
+
+
+def test_lora_run_saves_adapters_resumes_and_evaluates(tiny_model_dir, guess_kwargs, tmp_path) -> None:
+    sets = ["model.lora_rank=4", "iterations=1", "eval.every=0"]
+    config = _config("gigpo", tiny_model_dir, guess_kwargs, *sets)
+    run = tmp_path / "run"
+    Trainer(config, run).run()
+    assert (latest_checkpoint(run) / "model" / "adapter_model.safetensors").is_file()
+    longer = config.model_copy(update={"iterations": 2})
+    Trainer(longer, run, resume=True).run()
+    assert load_state(latest_checkpoint(run))["iteration"] == 2
+    assert evaluate_run(run, episodes=2).episodes == 2
