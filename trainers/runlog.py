@@ -78,7 +78,7 @@ def _truncate(path: Path, resume_from: int | None) -> None:
 class Display:
     """A rich progress bar over iterations with the latest figures (or nothing)."""
 
-    def __init__(self, enabled: bool, total: int, title: str, start: int = 0) -> None:
+    def __init__(self, enabled: bool, total: int = 0, title: str = "", start: int = 0) -> None:
         self.enabled = enabled
         if not enabled:
             return

@@ -126,9 +126,7 @@ class Trainer:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             dump_config(config, self.run_dir / "config.yaml")
         self.log = RunLog(self.run_dir, resume_from=self.iteration if state else None)
-        self.display = Display(
-            config.progress, config.iterations, f"{config.algorithm} {config.env}", self.iteration
-        )
+        self.display = Display(enabled=False)
         algo = config.algo
         per_iteration = getattr(algo, "group_size", 1) * getattr(algo, "groups_per_iteration", 1)
         train_sampling = SamplingParams(temperature=1.0, max_new_tokens=config.rollout.max_new_tokens)
@@ -174,11 +172,11 @@ class Trainer:
     def run(self) -> Summary:
         """Train to ``iterations`` (or ``max_env_steps``); returns the last evaluation."""
         cfg = self.config
-        summary: Summary | None = None
+        title = f"{cfg.algorithm} {cfg.env}"
+        self.display = Display(cfg.progress, cfg.iterations, title, start=self.iteration)
         try:
             with self._determinism():
-                if self.iteration == 0:
-                    summary = self.evaluate()
+                summary = self.evaluate() if self.iteration == 0 else None
                 while self.iteration < cfg.iterations and not self._budget_spent():
                     self._train_one()
                     due = cfg.eval.every and self.iteration % cfg.eval.every == 0
@@ -187,7 +185,7 @@ class Trainer:
                         summary = self.evaluate()
                     if self.iteration % cfg.checkpoint_every == 0 or last:
                         self.checkpoint()
-            return summary or self.evaluate()
+                return summary or self.evaluate()
         finally:
             self.close()
 
