@@ -235,12 +235,15 @@ class GiGPO:
     Config = GiGPOConfig
 
     def __init__(self, config: GiGPOConfig, trainer: Trainer) -> None:
+        from agentgym.trainers.learner import ClippedObjective  # torch loads with training, not config
+
         if config.omega > 0 and not trainer.env_info.get("state_key"):
             raise ConfigError(
                 f"env {trainer.config.env!r} gives no info['state_key'], which GiGPO's step groups "
                 "need; train grpo instead, or --set algo.omega=0"
             )
         self.config, self.trainer = config, trainer
+        self.objective = ClippedObjective(config)
 
     def train_iteration(self, iteration: int) -> dict[str, float]:
         cfg, t = self.config, self.trainer
@@ -273,9 +276,7 @@ class GiGPO:
         # 4. Policy update: the clipped objective on every step's action tokens.
         started = time.perf_counter()
         samples = t.samples(trajectories, advantages)
-        from agentgym.trainers.learner import ClippedObjective
-
-        stats = t.update(samples, ClippedObjective(cfg), iteration) if samples else {}
+        stats = t.update(samples, self.objective, iteration) if samples else {}
         update_s = time.perf_counter() - started
 
         if t.logs_samples(iteration):
