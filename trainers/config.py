@@ -165,7 +165,10 @@ def parse_sets(pairs: Sequence[str]) -> dict[str, Any]:
         key, sep, raw = pair.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--set {pair!r} is not KEY=VALUE (e.g. --set algo.omega=0.5)")
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw  # not YAML (e.g. "a: b: c"): the text itself
         node = out
         parts = key.strip().split(".")
         for part in parts[:-1]:

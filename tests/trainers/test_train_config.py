@@ -85,10 +85,11 @@ def test_required_keys_and_bad_files(tmp_path) -> None:
 
 
 def test_parse_sets_reads_yaml_scalars() -> None:
-    assert parse_sets(["a.b=0.5", "a.c=true", "d=[1, 2]", "e="]) == {
+    assert parse_sets(["a.b=0.5", "a.c=true", "d=[1, 2]", "e=", "f=x: y: z"]) == {
         "a": {"b": 0.5, "c": True},
         "d": [1, 2],
         "e": "",
+        "f": "x: y: z",
     }
     # YAML reads 1e-3 as a string; the typed field still gets the float.
     assert build_config("gigpo", BASE, ["optim.lr=1e-3"]).optim.lr == 1e-3
