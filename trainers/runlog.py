@@ -56,10 +56,17 @@ class RunLog:
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Every record of a JSONL file (none when it does not exist)."""
+    """Every record of a JSONL file (none when it does not exist).
+
+    A last line cut short by a killed process is skipped.
+    """
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    text = path.read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if line.strip()]
+    if lines and not text.endswith("\n"):
+        lines.pop()  # torn by a crash mid-write
+    return [json.loads(line) for line in lines]
 
 
 def _append(path: Path, record: dict[str, Any]) -> None:

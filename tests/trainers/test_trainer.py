@@ -105,3 +105,11 @@ def test_lora_run_saves_adapters_resumes_and_evaluates(tiny_model_dir, guess_kwa
     Trainer(longer, run, resume=True).run()
     assert load_state(latest_checkpoint(run))["iteration"] == 2
     assert evaluate_run(run, episodes=2).episodes == 2
+
+
+def test_a_torn_last_log_line_is_dropped(tmp_path) -> None:
+    from agentgym.trainers.runlog import RunLog
+
+    (tmp_path / "metrics.jsonl").write_text('{"kind": "train", "iteration": 1}\n{"kind": "tr')
+    RunLog(tmp_path, resume_from=1).close()
+    assert read_jsonl(tmp_path / "metrics.jsonl") == [{"kind": "train", "iteration": 1}]
