@@ -43,6 +43,7 @@ def run_one(algorithm: str, seed: int, cfg, model: Path, env_steps: int, out: Pa
         "seed": seed,
         "start": evals[0]["success_rate"],
         "final": final.success_rate,
+        "last3": statistics.mean(r["success_rate"] for r in evals[-3:]),
         "episodes": final.episodes,
         "env_steps": train[-1]["env_steps_total"],
         "iterations": len(train),
@@ -82,15 +83,19 @@ def main() -> None:
 
     episodes = rows[0]["episodes"]
     print(f"\nheld-out (valid) success after {args.env_steps} env steps, {episodes} episodes per evaluation")
-    print("| algorithm | warm start | after training (mean ± std) | per seed | env steps | iterations |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(
+        "| algorithm | warm start | final evaluation (mean ± std) | per seed | mean of the last 3 evaluations "
+        "| env steps | iterations |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for algorithm in args.algorithms:
         mine = [r for r in rows if r["algorithm"] == algorithm]
         per_seed = ", ".join(f"{r['final']:.1%}" for r in mine)
         steps = ", ".join(str(r["env_steps"]) for r in mine)
         its = ", ".join(str(r["iterations"]) for r in mine)
         start, final = mean_std([r["start"] for r in mine]), mean_std([r["final"] for r in mine])
-        print(f"| {algorithm} | {start} | {final} | {per_seed} | {steps} | {its} |")
+        last3 = mean_std([r["last3"] for r in mine])
+        print(f"| {algorithm} | {start} | {final} | {per_seed} | {last3} | {steps} | {its} |")
 
 
 if __name__ == "__main__":
