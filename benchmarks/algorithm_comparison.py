@@ -83,10 +83,9 @@ def main() -> None:
 
     episodes = rows[0]["episodes"]
     print(f"\nheld-out (valid) success after {args.env_steps} env steps, {episodes} episodes per evaluation")
-    print(
-        "| algorithm | warm start | final evaluation (mean ± std) | per seed | mean of the last 3 evaluations "
-        "| env steps | iterations |"
-    )
+    columns = ["algorithm", "warm start", "final evaluation (mean ± std)", "per seed"]
+    columns += ["mean of the last 3 evaluations", "env steps", "iterations"]
+    print("| " + " | ".join(columns) + " |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for algorithm in args.algorithms:
         mine = [r for r in rows if r["algorithm"] == algorithm]
