@@ -154,7 +154,10 @@ class TrainConfig(_Section):
 
 
 def parse_sets(pairs: Sequence[str]) -> dict[str, Any]:
-    """``["a.b=1", "c=x"]`` as a nested dict; values are read as YAML scalars.
+    """``["a.b=1", "c=x"]`` as a nested dict.
+
+    Values are YAML scalars (``0.5``, ``true``, ``null``) or flow collections
+    (``[a, b]``, ``{k: v}``); any other text, such as ``Task: {task}``, is kept as is.
 
     Example:
         >>> parse_sets(["algo.omega=0.5", "rollout.history=null", "env=guess"])
@@ -165,10 +168,7 @@ def parse_sets(pairs: Sequence[str]) -> dict[str, Any]:
         key, sep, raw = pair.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--set {pair!r} is not KEY=VALUE (e.g. --set algo.omega=0.5)")
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError:
-            value = raw  # not YAML (e.g. "a: b: c"): the text itself
+        value = _parse_value(raw)
         node = out
         parts = key.strip().split(".")
         for part in parts[:-1]:
@@ -177,6 +177,19 @@ def parse_sets(pairs: Sequence[str]) -> dict[str, Any]:
                 raise ConfigError(f"--set {pair!r} conflicts with another --set of {part!r}")
         node[parts[-1]] = value
     return out
+
+
+def _parse_value(raw: str) -> Any:
+    """A YAML scalar, or a flow list/mapping written ``[...]``/``{...}``; any other text as is."""
+    if not raw.strip():
+        return ""
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
+    if isinstance(value, dict | list) and not raw.lstrip().startswith(("[", "{")):
+        return raw  # "Task: {task}" is text, not a mapping
+    return value
 
 
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -85,11 +85,15 @@ def test_required_keys_and_bad_files(tmp_path) -> None:
 
 
 def test_parse_sets_reads_yaml_scalars() -> None:
-    assert parse_sets(["a.b=0.5", "a.c=true", "d=[1, 2]", "e=", "f=x: y: z"]) == {
+    assert parse_sets(
+        ["a.b=0.5", "a.c=true", "d=[1, 2]", "e=", "f=x: y: z", "g=Task: {task}", "h={k: 1}"]
+    ) == {
         "a": {"b": 0.5, "c": True},
         "d": [1, 2],
         "e": "",
         "f": "x: y: z",
+        "g": "Task: {task}",
+        "h": {"k": 1},
     }
     # YAML reads 1e-3 as a string; the typed field still gets the float.
     assert build_config("gigpo", BASE, ["optim.lr=1e-3"]).optim.lr == 1e-3
