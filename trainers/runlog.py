@@ -89,6 +89,7 @@ class Display:
         self.enabled = enabled
         if not enabled:
             return
+        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -103,6 +104,7 @@ class Display:
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             TextColumn("{task.fields[phase]:<8} {task.fields[figures]}"),
+            console=Console(log_path=False),
         )
         self.task = self.bar.add_task(title, total=total, completed=start, phase="", figures="")
         self.bar.start()
