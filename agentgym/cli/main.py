@@ -1,4 +1,4 @@
-"""The ``agentgym`` command: envs, play, rollout, eval, serve, serve-model, demo.
+"""The ``agentgym`` command: envs, play, rollout, eval, serve, serve-model, demo, train.
 
 Errors the user can fix print as one line (``error: …``) with a hint and exit
 with status 2; no traceback unless ``AGENTGYM_DEBUG=1``.
@@ -22,6 +22,7 @@ from agentgym.cli import rollout as rollout_cmd
 from agentgym.environments.swe.cli import app as swe_app
 from agentgym.exceptions import AgentGymError
 from agentgym.sandboxes.cli import app as sandbox_app
+from agentgym.trainers.cli import app as train_app
 
 app = typer.Typer(
     name="agentgym",
@@ -35,6 +36,7 @@ app.command("rollout")(rollout_cmd.rollout)
 app.command("eval")(rollout_cmd.evaluate)
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(swe_app, name="swe")
+app.add_typer(train_app, name="train")
 
 
 @app.command()

@@ -1,0 +1,134 @@
+"""GiGPO's advantages against hand-computed groups (Feng et al. 2025, Eqs. of A^E and A^S)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from agentgym.trainers.gigpo import (
+    discounted_returns,
+    episode_advantages,
+    gigpo_advantages,
+    step_advantages,
+)
+
+EPS = 1e-6
+
+# One task group "g", three trajectories, rows in time order:
+#   τ0: states s0 → s1 → s0 (s0 visited twice), rewards 0, 0, 1   (R = 1, 3 rows)
+#   τ1: states s0 → s2,                          rewards 0, 0      (R = 0, 2 rows)
+#   τ2: states s0 → s1,                          rewards 0, 1      (R = 1, 2 rows)
+GROUPS = ["g"] * 7
+TRAJS = [0, 0, 0, 1, 1, 2, 2]
+REWARDS = [0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+STATES = ["s0", "s1", "s0", "s0", "s2", "s0", "s1"]
+GAMMA = 0.5
+
+
+def test_episode_advantage_counts_each_trajectory_once() -> None:
+    # Returns 1, 0, 1: mean 2/3; unbiased std sqrt(((1/3)^2 + (2/3)^2 + (1/3)^2) / 2) = sqrt(1/3).
+    std = math.sqrt(1 / 3)
+    up, down = (1 / 3) / (std + EPS), (-2 / 3) / (std + EPS)
+    expected = [up, up, up, down, down, up, up]
+    assert episode_advantages(GROUPS, TRAJS, REWARDS) == pytest.approx(expected, abs=1e-12)
+    # Counting rows instead (τ0 weighs 3/7) would give mean 5/7 — not what we do.
+    assert episode_advantages(GROUPS, TRAJS, REWARDS)[3] != pytest.approx(-5 / 7 / (std + EPS))
+
+
+def test_episode_advantage_without_std() -> None:
+    expected = [1 / 3] * 3 + [-2 / 3] * 2 + [1 / 3] * 2
+    assert episode_advantages(GROUPS, TRAJS, REWARDS, norm="none") == pytest.approx(expected, abs=1e-12)
+
+
+def test_discounted_step_returns() -> None:
+    # τ0: 0.25, 0.5, 1; τ1: 0, 0; τ2: 0.5, 1.
+    assert discounted_returns(GROUPS, TRAJS, REWARDS, GAMMA).tolist() == [
+        0.25,
+        0.5,
+        1.0,
+        0.0,
+        0.0,
+        0.5,
+        1.0,
+    ]
+
+
+def test_step_advantage_groups_repeated_states_across_and_within_trajectories() -> None:
+    # s0 rows: τ0 t0 (0.25), τ0 t2 (1.0), τ1 t0 (0.0), τ2 t0 (0.5): mean 0.4375,
+    #   squared deviations 0.03515625 + 0.31640625 + 0.19140625 + 0.00390625 = 0.546875, /3.
+    s0_std = math.sqrt(0.546875 / 3)
+    # s1 rows: τ0 t1 (0.5), τ2 t1 (1.0): mean 0.75, std sqrt(2 * 0.0625 / 1).
+    s1_std = math.sqrt(0.125)
+    expected = [
+        (0.25 - 0.4375) / (s0_std + EPS),
+        (0.5 - 0.75) / (s1_std + EPS),
+        (1.0 - 0.4375) / (s0_std + EPS),
+        (0.0 - 0.4375) / (s0_std + EPS),
+        0.0,  # s2: a singleton step group
+        (0.5 - 0.4375) / (s0_std + EPS),
+        (1.0 - 0.75) / (s1_std + EPS),
+    ]
+    got = step_advantages(GROUPS, TRAJS, REWARDS, STATES, gamma=GAMMA)
+    assert got == pytest.approx(expected, abs=1e-12)
+
+
+def test_step_advantage_without_std() -> None:
+    expected = [0.25 - 0.4375, -0.25, 1.0 - 0.4375, -0.4375, 0.0, 0.5 - 0.4375, 0.25]
+    got = step_advantages(GROUPS, TRAJS, REWARDS, STATES, gamma=GAMMA, norm="none")
+    assert got == pytest.approx(expected, abs=1e-12)
+
+
+def test_gigpo_is_episode_plus_omega_times_step() -> None:
+    for norm in ("std", "none"):
+        a_e = episode_advantages(GROUPS, TRAJS, REWARDS, norm=norm)
+        a_s = step_advantages(GROUPS, TRAJS, REWARDS, STATES, gamma=GAMMA, norm=norm)
+        got = gigpo_advantages(GROUPS, TRAJS, REWARDS, STATES, gamma=GAMMA, omega=0.5, norm=norm)
+        assert got == pytest.approx(a_e + 0.5 * a_s, abs=1e-12)
+        assert got.dtype == np.float64 and got.shape == (7,)
+
+
+def test_omega_zero_is_grpo() -> None:
+    got = gigpo_advantages(GROUPS, TRAJS, REWARDS, STATES, omega=0.0)
+    assert got.tolist() == episode_advantages(GROUPS, TRAJS, REWARDS).tolist()
+
+
+def test_singleton_groups_get_zero() -> None:
+    # A group with one trajectory: A^E = 0; its states each visited once: A^S = 0.
+    got = gigpo_advantages(["solo"] * 2, [0, 0], [0.0, 1.0], ["a", "b"], gamma=1.0)
+    assert got.tolist() == [0.0, 0.0]
+
+
+def test_repeated_state_within_a_lone_trajectory_still_forms_a_step_group() -> None:
+    # One trajectory, states a, a, b, rewards 0, 0, 1, γ = 0.5: returns 0.25, 0.5, 1.
+    # The two visits of "a" form a step group (mean 0.375); b is alone.
+    got = gigpo_advantages(["solo"] * 3, [0, 0, 0], [0.0, 0.0, 1.0], ["a", "a", "b"], gamma=0.5, norm="none")
+    assert got.tolist() == [-0.125, 0.125, 0.0]
+
+
+def test_groups_never_mix() -> None:
+    # Same state key and trajectory ids in two task groups: compared only within each group.
+    got = gigpo_advantages(
+        ["g1", "g1", "g2", "g2"], [0, 1, 0, 1], [1.0, 0.0, 5.0, 5.0], ["s"] * 4, norm="none"
+    )
+    assert got.tolist() == [1.0, -1.0, 0.0, 0.0]
+
+
+def test_interleaved_rows_keep_each_trajectory_in_time_order() -> None:
+    # Rows of τ0 and τ1 interleaved: τ0 = (a: 0, b: 1), τ1 = (a: 0, c: 0).
+    got = step_advantages(
+        ["g"] * 4, [0, 1, 0, 1], [0.0, 0.0, 1.0, 0.0], ["a", "a", "b", "c"], gamma=1.0, norm="none"
+    )
+    assert got.tolist() == [0.5, -0.5, 0.0, 0.0]
+
+
+def test_leave_one_out_baseline_is_rloo() -> None:
+    # Returns 1, 0, 1: A_i = R_i - mean of the others = 0.5, -1, 0.5.
+    got = gigpo_advantages(GROUPS, TRAJS, REWARDS, STATES, omega=0.0, norm="none", baseline="leave_one_out")
+    assert got.tolist() == [0.5] * 3 + [-1.0] * 2 + [0.5] * 2
+
+
+def test_equal_returns_give_zero_not_nan() -> None:
+    got = gigpo_advantages(["g"] * 2, [0, 1], [1.0, 1.0], ["s", "s"])
+    assert got.tolist() == [0.0, 0.0]

@@ -1,0 +1,104 @@
+"""The learner on a real tiny model: log-probs, reference, accumulation, LoRA."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from agentgym.policies.base import SamplingParams
+from agentgym.policies.hf import TransformersPolicy
+from agentgym.prompting import PromptConfig
+from agentgym.rollout import RolloutConfig, RolloutEngine, group_episodes
+from agentgym.trainers.batching import collate, step_samples
+from agentgym.trainers.config import ModelSettings, OptimSettings, PolicyLossSettings
+from agentgym.trainers.learner import ClippedObjective, Learner
+
+
+@pytest.fixture(scope="module")
+def rollout(tiny_model_dir: Path, guess_kwargs: dict[str, int]):
+    """Trajectories sampled from the tiny model, with their recorded tokens and log-probs."""
+    policy = TransformersPolicy(str(tiny_model_dir), seed=3)
+    config = RolloutConfig(
+        num_envs=4,
+        progress=False,
+        prompt=PromptConfig(history=2),
+        sampling=SamplingParams(max_new_tokens=6),
+    )
+    with RolloutEngine("guess", policy, config, env_kwargs=guess_kwargs) as engine:
+        return engine.run(group_episodes([0, 1], group_size=2, seed=5)).trajectories
+
+
+def _learner(path: Path, **optim: int) -> Learner:
+    settings = OptimSettings(lr=1e-2, **optim)
+    return Learner(ModelSettings(name_or_path=str(path), device="cpu"), settings, seed=0)
+
+
+def _advantages(trajs) -> list[float]:
+    n = sum(len(t.steps) for t in trajs)
+    return list(np.linspace(-1.0, 1.0, n))
+
+
+def test_training_logprobs_match_the_recorded_ones(tiny_model_dir, rollout) -> None:
+    # Left padding, position ids and logits_to_keep reproduce the sampler's log-probs.
+    learner = _learner(tiny_model_dir)
+    samples = step_samples(rollout, _advantages(rollout))
+    batch = collate(samples, learner.pad_id)
+    with torch.no_grad():
+        logprobs, _ = learner.logprobs(batch)
+    mask = batch.action_mask.bool()
+    assert torch.allclose(logprobs[mask], batch.old_logprobs[mask], atol=1e-4)
+
+
+def test_update_moves_the_policy_but_not_the_reference(tiny_model_dir, rollout) -> None:
+    learner = _learner(tiny_model_dir)
+    samples = step_samples(rollout, _advantages(rollout))
+    batch = collate(samples, learner.pad_id)
+    before = [p.detach().clone() for p in learner.model.parameters()]
+    ref_before, _ = learner.logprobs(batch, reference=True)
+    stats = learner.update(samples, ClippedObjective(PolicyLossSettings()), np.random.default_rng(0))
+    assert {"loss", "pg_loss", "kl", "entropy", "clip_frac", "grad_norm", "lr"} <= set(stats)
+    assert any(not torch.equal(a, b) for a, b in zip(before, learner.model.parameters(), strict=True))
+    ref_after, _ = learner.logprobs(batch, reference=True)
+    assert torch.equal(ref_before, ref_after)
+    with torch.no_grad():
+        now, _ = learner.logprobs(batch)
+    assert not torch.allclose(now, ref_after)
+
+
+def test_micro_batches_accumulate_to_the_same_gradient(tiny_model_dir, rollout) -> None:
+    # One optimizer step over all samples, in micro-batches of 1 or of all: the same
+    # gradient (each micro-batch's loss is divided by the mini-batch's token count).
+    samples = step_samples(rollout, _advantages(rollout))
+    objective = ClippedObjective(PolicyLossSettings(kl_coef=0.0, entropy_coef=0.0))
+    grads = []
+    for micro in (1, len(samples)):
+        learner = _learner(tiny_model_dir, micro_batch_size=micro)
+        stats = learner.update(samples, objective, np.random.default_rng(0))
+        grads.append([p.grad for p in learner.model.parameters()])
+        assert stats["grad_norm"] > 0
+    for a, b in zip(*grads, strict=True):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-7)
+
+
+def test_lora_trains_adapters_and_keeps_the_base_as_reference(tiny_model_dir, rollout) -> None:
+    settings = ModelSettings(name_or_path=str(tiny_model_dir), device="cpu", lora_rank=4)
+    learner = Learner(settings, OptimSettings(lr=1e-2), seed=0)
+    assert learner.reference is None  # the adapters switched off are the reference
+    trainable = {n for n, p in learner.model.named_parameters() if p.requires_grad}
+    assert trainable and all("lora_" in n for n in trainable)
+    samples = step_samples(rollout, _advantages(rollout))
+    batch = collate(samples, learner.pad_id)
+    frozen = {n: p.detach().clone() for n, p in learner.model.named_parameters() if not p.requires_grad}
+    ref_before, _ = learner.logprobs(batch, reference=True)
+    learner.update(samples, ClippedObjective(PolicyLossSettings()), np.random.default_rng(0))
+    for n, p in learner.model.named_parameters():
+        if n in frozen:
+            assert torch.equal(p, frozen[n]), n
+    ref_after, _ = learner.logprobs(batch, reference=True)
+    assert torch.equal(ref_before, ref_after)
+    with torch.no_grad():
+        now, _ = learner.logprobs(batch)
+    assert not torch.allclose(now, ref_after)

@@ -1,0 +1,103 @@
+"""The loss functions on hand-made tensors: values and where the gradient is zero."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from agentgym.trainers.losses import (
+    entropy_from_logits,
+    gather_logprobs,
+    k3_kl,
+    policy_loss,
+    ppo_clip_loss,
+    token_mean,
+)
+
+RATIOS = [0.5, 1.0, 1.5, 5.0]
+
+
+def _ppo(advantage: float) -> tuple[list[float], list[bool], list[float]]:
+    logp = torch.log(torch.tensor([RATIOS])).requires_grad_()
+    loss, clipped = ppo_clip_loss(logp, torch.zeros(1, 4), torch.full((1, 4), advantage), 0.2, 3.0)
+    loss.sum().backward()
+    return loss[0].tolist(), clipped[0].tolist(), logp.grad[0].tolist()
+
+
+def test_clip_for_positive_advantage() -> None:
+    # L = max(-r, -clip(r, 0.8, 1.2)): r=0.5 → -0.5; 1 → -1; 1.5 → -1.2 (clipped); 5 → -1.2 (clipped).
+    loss, clipped, grad = _ppo(1.0)
+    assert loss == pytest.approx([-0.5, -1.0, -1.2, -1.2])
+    assert clipped == [False, False, True, True]
+    # dL/dlogp = -A·r where unclipped, 0 where clipped.
+    assert grad == pytest.approx([-0.5, -1.0, 0.0, 0.0])
+
+
+def test_dual_clip_for_negative_advantage() -> None:
+    # L = min(max(r, clip(r)), 3): r=0.5 → 0.8 (clipped); 1 → 1; 1.5 → 1.5; 5 → 3 (dual clip).
+    loss, clipped, grad = _ppo(-1.0)
+    assert loss == pytest.approx([0.8, 1.0, 1.5, 3.0])
+    assert clipped == [True, False, False, True]
+    assert grad == pytest.approx([0.0, 1.0, 1.5, 0.0])
+
+
+def test_token_mean_weighs_tokens_not_samples() -> None:
+    values = torch.tensor([[1.0, 1.0, 1.0, 0.0], [4.0, 0.0, 0.0, 0.0]])
+    mask = torch.tensor([[1.0, 1.0, 1.0, 0.0], [1.0, 0.0, 0.0, 0.0]])
+    assert token_mean(values, mask).item() == pytest.approx(7 / 4)  # not the sample mean (1 + 4) / 2
+    # Micro-batches divided by the mini-batch's token count add up to its token mean.
+    halves = token_mean(values[:1], mask[:1], 4.0) + token_mean(values[1:], mask[1:], 4.0)
+    assert halves.item() == pytest.approx(7 / 4)
+    assert token_mean(values, torch.zeros_like(mask)).item() == 0.0
+
+
+def test_k3_kl() -> None:
+    logp = torch.log(torch.tensor([[0.5, 0.25, 0.1]]))
+    ref = torch.log(torch.tensor([[0.5, 0.5, 0.4]]))
+    x = [0.0, math.log(2.0), math.log(4.0)]  # log π_ref - log π
+    expected = [math.exp(v) - v - 1 for v in x]
+    assert k3_kl(logp, ref)[0].tolist() == pytest.approx(expected)
+    # A huge log-ratio is clamped to 20 inside, then the estimate to 10.
+    assert k3_kl(torch.tensor([[-50.0]]), torch.tensor([[0.0]])).item() == 10.0
+
+
+def test_entropy() -> None:
+    logits = torch.tensor([[[0.0, 0.0, 0.0, 0.0], [100.0, 0.0, 0.0, 0.0]]])
+    assert entropy_from_logits(logits)[0].tolist() == pytest.approx([math.log(4), 0.0], abs=1e-6)
+
+
+def test_gather_logprobs() -> None:
+    logits = torch.log(torch.tensor([[[0.1, 0.9], [0.7, 0.3]]]))
+    got = gather_logprobs(logits, torch.tensor([[1, 0]]))
+    assert got.exp()[0].tolist() == pytest.approx([0.9, 0.7])
+
+
+def test_policy_loss_combines_the_terms() -> None:
+    logp = torch.log(torch.tensor([[0.5, 0.25, 0.3]]))
+    old = torch.log(torch.tensor([[0.5, 0.5, 0.3]]))
+    ref = torch.log(torch.tensor([[0.25, 0.25, 0.3]]))
+    adv = torch.tensor([[2.0, -1.0, 9.0]])
+    mask = torch.tensor([[1.0, 1.0, 0.0]])  # the third token is not the agent's
+    entropy = torch.tensor([[1.0, 3.0, 100.0]])
+    loss, stats = policy_loss(
+        logp,
+        old,
+        adv,
+        mask,
+        clip_eps=0.2,
+        dual_clip=3.0,
+        kl_coef=0.1,
+        ref_logprobs=ref,
+        entropy=entropy,
+        entropy_coef=0.01,
+    )
+    # PG: token 1 r=1 → -2; token 2 r=0.5 under A=-1 → max(0.5, 0.8) = 0.8. Mean -0.6.
+    # KL: token 1 x = log 0.5 → 0.5 + ln 2 - 1; token 2 x = 0 → 0.
+    kl = (0.5 + math.log(2) - 1) / 2
+    assert stats["pg_loss"] == pytest.approx(-0.6)
+    assert stats["kl"] == pytest.approx(kl)
+    assert stats["entropy"] == pytest.approx(2.0)
+    assert stats["clip_frac"] == pytest.approx(0.5)
+    assert loss.item() == pytest.approx(-0.6 + 0.1 * kl - 0.01 * 2.0)

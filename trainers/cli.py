@@ -1,0 +1,171 @@
+"""``agentgym train gigpo|grpo|rloo``: the typer app the main command line mounts as ``train``.
+
+Every algorithm of :mod:`.algorithms` gets a command with the same options;
+its help lists every config key with its default and description. Errors are
+one line (plus a hint line when there is one), without a traceback.
+
+Example:
+    >>> from typer.testing import CliRunner
+    >>> result = CliRunner().invoke(app, ["gigpo", "--env", "guess", "--model", "/no/such/model"])
+    >>> result.exit_code, result.output.splitlines()[0]
+    (2, "error: model path '/no/such/model' does not exist")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from agentgym.exceptions import AgentGymError, ConfigError
+from agentgym.rollout import Summary
+from agentgym.trainers.algorithms import ALGORITHMS
+from agentgym.trainers.config import TrainConfig, build_config, config_help, load_yaml, read_config
+from agentgym.trainers.evaluate import evaluate_run
+
+app = typer.Typer(
+    help="Train an agent on an environment: GiGPO, or its GRPO and RLOO special cases.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+def resolve_config(
+    algorithm: str,
+    *,
+    env: str | None = None,
+    model: str | None = None,
+    config_file: str | Path | None = None,
+    sets: Sequence[str] = (),
+    out: str | Path | None = None,
+    resume: bool = False,
+) -> tuple[TrainConfig, Path]:
+    """The run's config and directory from the command's options.
+
+    Layers, later winning: defaults, the algorithm's preset, ``config_file``,
+    ``--env``/``--model``, ``--set``. With ``resume`` the run's saved config is
+    used; options given must agree with it.
+    """
+    flags: dict[str, Any] = {}
+    if env is not None:
+        flags["env"] = env
+    if model is not None:
+        flags["model"] = {"name_or_path": model}
+    layers = [load_yaml(config_file) if config_file else {}, flags, list(sets)]
+    if resume:
+        if out is None:
+            raise ConfigError("--resume needs --out RUN_DIR (the run to continue)")
+        run_dir = Path(out)
+        if not (run_dir / "config.yaml").is_file():
+            raise ConfigError(f"cannot resume: {str(run_dir)!r} has no config.yaml")
+        saved = read_config(run_dir / "config.yaml")
+        if saved.algorithm != algorithm:
+            raise ConfigError(f"{str(run_dir)!r} is a {saved.algorithm} run, not {algorithm}")
+        if config_file or flags or sets:
+            given = build_config(algorithm, saved.model_dump(mode="json"), *layers)
+            changed = _differences(saved.model_dump(mode="json"), given.model_dump(mode="json"))
+            if changed:
+                raise ConfigError(
+                    f"--resume continues the saved config, but these options change it: {', '.join(changed)}"
+                )
+        return saved, run_dir
+    config = build_config(algorithm, *layers)
+    name = config.env.rsplit("/", 1)[-1].lower()
+    return config, Path(out) if out else Path("runs") / f"{algorithm}-{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def train(algorithm: str, **options: Any) -> Summary:
+    """Resolve the config (see :func:`resolve_config`) and run the trainer; the last evaluation."""
+    from agentgym.trainers.trainer import Trainer
+
+    config, run_dir = resolve_config(algorithm, **options)
+    return Trainer(config, run_dir, resume=options.get("resume", False)).run()
+
+
+def _differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
+    out = []
+    for key in sorted(set(a) | set(b)):
+        x, y = a.get(key), b.get(key)
+        if isinstance(x, dict) and isinstance(y, dict) and key != "env_kwargs":
+            out += _differences(x, y, f"{prefix}{key}.")
+        elif x != y:
+            out.append(f"{prefix}{key}")
+    return out
+
+
+def _command(algorithm: str) -> Callable[..., None]:
+    def command(
+        env: str = typer.Option(None, "--env", metavar="ENV", help="Env id or alias (e.g. guess, alfworld)."),
+        model: str = typer.Option(
+            None, "--model", metavar="PATH_OR_ID", help="Model directory or Hugging Face id."
+        ),
+        config: Path = typer.Option(None, "--config", metavar="YAML", help="YAML file of config sections."),
+        sets: list[str] = typer.Option(
+            [],
+            "--set",
+            metavar="KEY=VALUE",
+            help="Override one key: --set algo.omega=0.5 (repeatable).",
+        ),
+        out: Path = typer.Option(
+            None, "--out", metavar="RUN_DIR", help="Run directory (default: runs/ALGO-ENV-TIME)."
+        ),
+        resume: bool = typer.Option(
+            False, "--resume", help="Continue the run in --out from its last checkpoint."
+        ),
+    ) -> None:
+        try:
+            config_, run_dir = resolve_config(
+                algorithm,
+                env=env,
+                model=model,
+                config_file=config,
+                sets=sets,
+                out=out,
+                resume=resume,
+            )
+            with _quiet_loading():
+                from agentgym.trainers.trainer import Trainer
+
+                summary = Trainer(config_, run_dir, resume=resume).run()
+        except AgentGymError as err:
+            fail(err)
+        rate, n = summary.success_rate, summary.episodes
+        typer.echo(f"{run_dir}: {config_.eval.split} success {rate:.1%} over {n} episodes")
+
+    command.__doc__ = ALGORITHMS[algorithm].summary
+    return command
+
+
+@contextlib.contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """No transformers progress bars ("Loading weights") under the trainer's own display."""
+    from transformers.utils import logging
+
+    shown = logging.is_progress_bar_enabled()
+    logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if shown:
+            logging.enable_progress_bar()
+
+
+def fail(err: AgentGymError) -> None:
+    """Print an error as one line (and its hint under it), then exit with status 2."""
+    typer.echo(f"error: {str(err).splitlines()[0]}", err=True)
+    if err.hint:
+        typer.echo(f"hint: {err.hint}", err=True)
+    raise typer.Exit(2)
+
+
+for _name in ALGORITHMS:
+    app.command(_name, epilog="Config keys (--set KEY=VALUE):\n\n\b\n" + config_help(_name))(_command(_name))
+
+__all__ = ["app", "evaluate_run", "resolve_config", "train"]
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,324 @@
+"""The training configuration: one pydantic model per component, one source of defaults.
+
+A run's config is built in layers, each overriding the one before: the field
+defaults below, the algorithm's preset (``grpo`` is GiGPO with ω = 0), a YAML
+file, the command-line flags, then ``--set section.key=value`` pairs. Field
+descriptions are the command line's help (:func:`config_help`). Unknown keys
+and bad values fail in one line that names the key (:class:`ConfigError`).
+
+Example:
+    >>> cfg = build_config("grpo", {"env": "guess", "model": {"name_or_path": "m"}}, ["algo.group_size=4"])
+    >>> cfg.algo.omega, cfg.algo.group_size, cfg.optim.lr
+    (0.0, 4, 1e-06)
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, model_validator
+
+from agentgym.exceptions import ConfigError
+from agentgym.prompting import ActionFormat
+from agentgym.rollout.workers import WorkerKind
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModelSettings(_Section):
+    """The policy being trained."""
+
+    name_or_path: str = Field(
+        description="Local directory saved with save_pretrained, or a Hugging Face model id."
+    )
+    lora_rank: int = Field(0, ge=0, description="LoRA rank (peft); 0 trains every parameter.")
+    lora_alpha: int = Field(32, ge=1, description="LoRA scaling alpha.")
+    device: str | None = Field(None, description="torch device; None picks cuda when present, else cpu.")
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto",
+        description="bf16 autocast (fp32 weights) or fp32; auto is bf16 on GPU, fp32 on CPU.",
+    )
+
+
+class OptimSettings(_Section):
+    """AdamW and how an iteration's samples are cut into updates."""
+
+    lr: float = Field(1e-6, gt=0, description="Learning rate (GiGPO: 1e-6 for 1.5B/7B models).")
+    weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay.")
+    warmup_steps: int = Field(0, ge=0, description="Linear warm-up steps, then constant.")
+    grad_clip: float = Field(1.0, gt=0, description="Clip the gradient norm to this value.")
+    epochs: int = Field(1, ge=1, description="Passes over each iteration's samples.")
+    mini_batch_size: int = Field(
+        0, ge=0, description="Samples per optimizer step; 0 makes one step per epoch."
+    )
+    micro_batch_size: int = Field(
+        16, ge=1, description="Samples per forward/backward pass (gradient accumulation)."
+    )
+
+
+class RolloutSettings(_Section):
+    """How training episodes are played."""
+
+    history: int | None = Field(
+        2, ge=0, description="Past steps shown in each prompt (GiGPO: 2); null shows all."
+    )
+    action_format: ActionFormat = Field("tags", description="How replies state actions.")
+    system_prompt: str | None = Field(
+        None, description="System prompt template with {task} (and {how}); null: agentgym's default."
+    )
+    max_new_tokens: int = Field(512, ge=1, description="Longest reply in tokens.")
+    num_envs: int = Field(0, ge=0, description="Envs stepped at once; 0 runs all episodes at once.")
+    workers: WorkerKind = Field("thread", description="Where envs run: thread, process or ray.")
+    num_workers: int = Field(1, ge=1, description="Threads, processes or Ray actors hosting envs.")
+    step_timeout_s: float = Field(60.0, gt=0, description="Longest env step before its episode fails.")
+    samples: Literal["step", "episode"] = Field(
+        "step",
+        description="Training samples: one per step (prompt + action, GiGPO) or one per "
+        "episode (whole chat, env tokens masked; needs history: null).",
+    )
+
+
+class EvalSettings(_Section):
+    """Held-out evaluation during training."""
+
+    every: int = Field(5, ge=0, description="Iterations between evaluations; 0 evaluates only at the end.")
+    split: Literal["train", "valid", "test"] = Field("valid", description="Split evaluated.")
+    episodes: int = Field(
+        0, ge=0, description="Episodes per evaluation; 0 runs every task of the split once."
+    )
+    temperature: float = Field(
+        0.4, ge=0, description="Sampling temperature (seeded); 0 is greedy. GiGPO's ALFWorld runs: 0.4."
+    )
+
+
+class PolicyLossSettings(_Section):
+    """The clipped policy-gradient objective; algorithm configs that use it inherit these."""
+
+    clip_eps: float = Field(0.2, gt=0, description="ε: PPO clip range of the probability ratio.")
+    dual_clip: float = Field(3.0, gt=1, description="c: dual-clip bound for negative advantages.")
+    kl_coef: float = Field(0.01, ge=0, description="β: weight of the k3 KL to the reference model.")
+    entropy_coef: float = Field(0.001, ge=0, description="Weight of the entropy bonus.")
+
+
+class TrainConfig(_Section):
+    """Everything a training run needs; saved as ``config.yaml`` in the run directory."""
+
+    algorithm: str = Field(description="gigpo, grpo or rloo.")
+    env: str = Field(description="Registered env id or alias.")
+    env_kwargs: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments of the env.")
+    model: ModelSettings
+    algo: SerializeAsAny[BaseModel] = Field(description="The algorithm's own settings.")
+    optim: OptimSettings = Field(default_factory=OptimSettings)
+    rollout: RolloutSettings = Field(default_factory=RolloutSettings)
+    eval: EvalSettings = Field(default_factory=EvalSettings)
+    iterations: int = Field(150, ge=1, description="Training iterations (rollout + update).")
+    max_env_steps: int = Field(
+        0, ge=0, description="Stop once this many env steps were trained on; 0: no limit."
+    )
+    seed: int = Field(0, description="Seed of task order, sampling and initialisation.")
+    deterministic: bool = Field(False, description="torch deterministic algorithms (exact resume).")
+    cpu_threads: int = Field(
+        0,
+        ge=0,
+        description="torch threads on CPU; 0 keeps torch's default (tiny models: 1 is fastest).",
+    )
+    checkpoint_every: int = Field(5, ge=1, description="Iterations between checkpoints.")
+    keep_checkpoints: int = Field(2, ge=1, description="Checkpoints kept on disk.")
+    progress: bool = Field(True, description="Show the live progress display.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _algo_section(cls, data: Any) -> Any:
+        """Validate ``algo`` with the algorithm's own config class, over its preset."""
+        if isinstance(data, dict) and isinstance(data.get("algorithm"), str):
+            algo = data.get("algo", {})
+            if isinstance(algo, dict):
+                data = {**data, "algo": algo_config(data["algorithm"], algo)}
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> TrainConfig:
+        if self.rollout.samples == "episode" and self.rollout.history is not None:
+            raise ValueError(
+                "rollout.samples=episode trains on the whole chat, so rollout.history must be null "
+                f"(got {self.rollout.history})"
+            )
+        return self
+
+
+def parse_sets(pairs: Sequence[str]) -> dict[str, Any]:
+    """``["a.b=1", "c=x"]`` as a nested dict.
+
+    Values are YAML scalars (``0.5``, ``true``, ``null``) or flow collections
+    (``[a, b]``, ``{k: v}``); any other text, such as ``Task: {task}``, is kept as is.
+
+    Example:
+        >>> parse_sets(["algo.omega=0.5", "rollout.history=null", "env=guess"])
+        {'algo': {'omega': 0.5}, 'rollout': {'history': None}, 'env': 'guess'}
+    """
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {pair!r} is not KEY=VALUE (e.g. --set algo.omega=0.5)")
+        value = _parse_value(raw)
+        node = out
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {pair!r} conflicts with another --set of {part!r}")
+        node[parts[-1]] = value
+    return out
+
+
+def _parse_value(raw: str) -> Any:
+    """A YAML scalar, or a flow list/mapping written ``[...]``/``{...}``; any other text as is."""
+    if not raw.strip():
+        return ""
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
+    if isinstance(value, dict | list) and not raw.lstrip().startswith(("[", "{")):
+        return raw  # "Task: {task}" is text, not a mapping
+    return value
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep merge: mappings merge key by key, anything else is replaced.
+
+    Example:
+        >>> merge({"a": {"x": 1, "y": 2}}, {"a": {"y": 3}})
+        {'a': {'x': 1, 'y': 3}}
+    """
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """A YAML mapping from ``path``, or a one-line :class:`ConfigError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config file {str(path)!r} is not valid YAML: {str(err).splitlines()[0]}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"config file {str(path)!r} must hold a mapping of sections, got {type(data).__name__}"
+        )
+    return data
+
+
+def build_config(algorithm: str, *layers: dict[str, Any] | Sequence[str]) -> TrainConfig:
+    """The config of ``algorithm`` with ``layers`` applied in order.
+
+    Each layer is a nested dict (a YAML file, the command-line flags) or a list
+    of ``--set`` strings.
+    """
+    data: dict[str, Any] = {}
+    for layer in layers:
+        data = merge(data, layer if isinstance(layer, dict) else parse_sets(layer))
+    data["algorithm"] = algorithm
+    return validate_config(data)
+
+
+def algo_config(algorithm: str, algo: dict[str, Any]) -> BaseModel:
+    """The ``algo`` section of ``algorithm``: its preset, then ``algo``, validated."""
+    from agentgym.trainers.algorithms import get_algorithm
+
+    spec = get_algorithm(algorithm)
+    return spec.config_class.model_validate({**spec.preset, **algo})
+
+
+def validate_config(data: dict[str, Any]) -> TrainConfig:
+    """``TrainConfig.model_validate`` whose failure is one line naming the key."""
+    algo = data.get("algo", {})
+    if isinstance(data.get("algorithm"), str) and isinstance(algo, dict):
+        try:
+            data = {**data, "algo": algo_config(data["algorithm"], algo)}
+        except ValidationError as err:
+            raise ConfigError(_one_line(err, "algo.")) from None
+    try:
+        return TrainConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_one_line(err)) from None
+
+
+def _one_line(err: ValidationError, prefix: str = "") -> str:
+    first = err.errors()[0]
+    loc = [str(p) for p in first["loc"]]
+    key = prefix + ".".join(loc)
+    if first["type"] == "extra_forbidden":
+        known = _known_keys(err.title, loc[:-1])
+        close = difflib.get_close_matches(loc[-1], known, n=1)
+        hint = f"; did you mean {prefix + '.'.join([*loc[:-1], close[0]])!r}?" if close else ""
+        return f"unknown config key {key!r}{hint}"
+    if first["type"] == "missing":
+        return f"config key {key!r} is required"
+    if not key:
+        return f"invalid config: {first['msg'].removeprefix('Value error, ')}"
+    return f"config key {key!r}: {first['msg']} (got {first.get('input')!r})"
+
+
+def _known_keys(model_name: str, section: list[str]) -> list[str]:
+    """Field names of the model called ``model_name`` (a config class), inside ``section``."""
+    from agentgym.trainers.algorithms import ALGORITHMS
+
+    models = {TrainConfig.__name__: TrainConfig}
+    models.update({spec.config_class.__name__: spec.config_class for spec in ALGORITHMS.values()})
+    model: type[BaseModel] | None = models.get(model_name)
+    for name in section:
+        field = model.model_fields.get(name) if model else None
+        annotation = field.annotation if field else None
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return list(model.model_fields) if model else []
+
+
+def config_help(algorithm: str) -> str:
+    """Every config key of ``algorithm`` with its default and description, one per line."""
+    from agentgym.trainers.algorithms import get_algorithm
+
+    spec = get_algorithm(algorithm)
+    lines = []
+
+    def walk(model: type[BaseModel], prefix: str, preset: dict[str, Any]) -> None:
+        for name, field in model.model_fields.items():
+            annotation = field.annotation
+            if name == "algo" and model is TrainConfig:
+                walk(spec.config_class, "algo.", spec.preset)
+            elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                walk(annotation, f"{prefix}{name}.", {})
+            elif name != "algorithm":
+                if field.is_required():
+                    shown = "(required)"
+                else:
+                    shown = "= " + json.dumps(preset.get(name, field.get_default(call_default_factory=True)))
+                lines.append(f"{prefix}{name} {shown}: {field.description or ''}")
+
+    walk(TrainConfig, "", {})
+    return "\n".join(lines)
+
+
+def dump_config(config: TrainConfig, path: str | Path) -> None:
+    """Write the fully resolved config as YAML (every value explicit)."""
+    Path(path).write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
+
+
+def read_config(path: str | Path) -> TrainConfig:
+    """The config a run saved with :func:`dump_config`."""
+    return validate_config(load_yaml(path))

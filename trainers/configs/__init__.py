@@ -1,0 +1,1 @@
+"""The demo configurations (YAML files read by :mod:`agentgym.trainers.demo`)."""

@@ -1,0 +1,104 @@
+"""Held-out evaluation: which episodes, with which engine, and of a finished run.
+
+The trainer evaluates during training with the same helpers, so
+``agentgym eval RUN_DIR`` (:func:`evaluate_run`) plays exactly the episodes a
+run's own evaluations played, with the weights of its latest checkpoint.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import agentgym
+from agentgym.exceptions import ConfigError
+from agentgym.policies.base import Policy, SamplingParams
+from agentgym.prompting import PromptConfig
+from agentgym.rollout import EpisodeSpec, RolloutConfig, RolloutEngine, Summary, group_episodes
+from agentgym.trainers.config import TrainConfig, read_config
+
+EVAL_SEED = 1_000_000
+"""Env seed of the first evaluation episode (the i-th adds i): every evaluation plays the same episodes."""
+
+
+def prompt_config(config: TrainConfig) -> PromptConfig:
+    """The prompt settings of a run, for training and evaluation alike."""
+    r = config.rollout
+    custom = {"system_prompt": r.system_prompt} if r.system_prompt is not None else {}
+    return PromptConfig(history=r.history, action_format=r.action_format, **custom)
+
+
+def make_engine(
+    config: TrainConfig, policy: Policy, sampling: SamplingParams, num_envs: int
+) -> RolloutEngine:
+    """A rollout engine for the run's env, prompts and workers."""
+    r = config.rollout
+    rollout = RolloutConfig(
+        num_envs=r.num_envs or max(num_envs, 1),
+        workers=r.workers,
+        num_workers=r.num_workers,
+        step_timeout_s=r.step_timeout_s,
+        prompt=prompt_config(config),
+        sampling=sampling,
+        progress=False,
+    )
+    return RolloutEngine(config.env, policy, rollout, env_kwargs=config.env_kwargs)
+
+
+def eval_sampling(config: TrainConfig) -> SamplingParams:
+    """Evaluation sampling: the run's eval temperature (0 is greedy)."""
+    return SamplingParams(temperature=config.eval.temperature, max_new_tokens=config.rollout.max_new_tokens)
+
+
+def eval_sampler_seed(config: TrainConfig) -> int:
+    """Seed of the evaluation sampler (reset before each evaluation, so all are alike)."""
+    return config.seed + 104_729
+
+
+def eval_episodes(split: str, split_size: int, episodes: int = 0) -> list[EpisodeSpec]:
+    """``episodes`` episodes of ``split`` (0: each of its tasks once), cycling through tasks.
+
+    Example:
+        >>> [(e.task_id, e.seed) for e in eval_episodes("valid", 2, episodes=3)]
+        [(0, 1000000), (1, 1000001), (0, 1000002)]
+    """
+    n = episodes or split_size
+    return group_episodes([i % split_size for i in range(n)], split=split, seed=EVAL_SEED)
+
+
+def split_size(config: TrainConfig, split: str) -> int:
+    """Number of tasks in ``split`` of the run's env."""
+    env = agentgym.make(config.env, **config.env_kwargs)
+    try:
+        return int(env.unwrapped.splits[split])
+    finally:
+        env.close()
+
+
+def evaluate_run(run_dir: str | Path, split: str = "valid", episodes: int = 0) -> Summary:
+    """Play ``split`` with the latest checkpoint of a training run.
+
+    Args:
+        run_dir: a directory written by ``agentgym train``.
+        split: the task split to play.
+        episodes: how many episodes (0: each task of the split once).
+
+    Returns:
+        The rollout :class:`~agentgym.rollout.Summary`.
+    """
+    from agentgym.policies.hf import TransformersPolicy
+    from agentgym.trainers.checkpoint import latest_checkpoint
+    from agentgym.trainers.learner import Learner
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").is_file():
+        raise ConfigError(f"{str(run_dir)!r} is not a training run (no config.yaml)")
+    config = read_config(run_dir / "config.yaml")
+    checkpoint = latest_checkpoint(run_dir)
+    if checkpoint is None:
+        raise ConfigError(f"{str(run_dir)!r} has no checkpoint yet")
+    learner = Learner(config.model, config.optim, reference=False, weights=str(checkpoint / "model"))
+    policy = TransformersPolicy(learner.model, learner.tokenizer, seed=config.seed, name=str(checkpoint))
+    policy.generator.manual_seed(eval_sampler_seed(config))
+    specs = eval_episodes(split, split_size(config, split), episodes)
+    with make_engine(config, policy, eval_sampling(config), len(specs)) as eng, learner.autocast():
+        return eng.run(specs).summary

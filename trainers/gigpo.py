@@ -1,0 +1,342 @@
+"""GiGPO: Group-in-Group Policy Optimization (Feng et al. 2025), with GRPO and RLOO as presets.
+
+GiGPO trains an LLM agent without a critic. Each iteration it plays N
+trajectories of every task group from the same initial state, and gives every
+step two relative advantages:
+
+1. an **episode** advantage: how the trajectory's return compares with the
+   other trajectories of its group (GRPO's advantage);
+2. a **step** advantage: the step's discounted return compared with the other
+   steps of the group taken from the same *anchor state* (the same
+   ``state_key``), whichever trajectory or time step they come from.
+
+Their sum ``A = A^E + ω·A^S`` (Eq. 8; equation numbers are the paper's)
+weighs each action token in a PPO-style clipped objective with a KL penalty to
+the reference model (:mod:`.losses`). Every
+environment step is its own sample: the prompt the agent saw (task, the last
+``history`` steps, the observation, the admissible actions) and its reply.
+
+GRPO is ω = 0; RLOO is ω = 0 with a leave-one-out baseline and no std
+normalisation (see :mod:`.algorithms`). Defaults and their sources:
+``docs/papers.md``.
+
+Example:
+    >>> gigpo_advantages(["g", "g"], [0, 1], [1.0, 0.0], ["s", "s"], norm="none").tolist()
+    [1.0, -1.0]
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Hashable, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from pydantic import Field
+
+from agentgym.exceptions import ConfigError
+from agentgym.records import Trajectory
+from agentgym.rollout import group_episodes
+from agentgym.trainers.batching import StepRows
+from agentgym.trainers.config import PolicyLossSettings
+
+if TYPE_CHECKING:
+    from agentgym.trainers.trainer import Trainer
+
+Norm = Literal["std", "none"]
+Baseline = Literal["mean", "leave_one_out"]
+EPS = 1e-6
+
+
+class GiGPOConfig(PolicyLossSettings):
+    """GiGPO's settings (the ``algo`` section); GRPO and RLOO presets override a few."""
+
+    group_size: int = Field(8, ge=1, description="N: trajectories per task group (same task, same start).")
+    groups_per_iteration: int = Field(16, ge=1, description="Task groups played per iteration.")
+    gamma: float = Field(0.95, ge=0, le=1, description="γ: discount of the step return.")
+    omega: float = Field(1.0, ge=0, description="ω: weight of the step advantage A^S (0 is GRPO).")
+    norm: Norm = Field("std", description="Divide by the group's std (std) or not (none).")
+    baseline: Baseline = Field(
+        "mean", description="Group mean, or the mean of the others (leave_one_out, RLOO)."
+    )
+    invalid_action_penalty: float = Field(
+        0.1, ge=0, description="Subtracted from the reward of a step whose action was invalid."
+    )
+
+
+# -- Group normalisation, shared by both levels -------------------------------------
+
+
+def group_normalise(
+    values: np.ndarray, keys: Sequence[Hashable], norm: Norm = "std", baseline: Baseline = "mean"
+) -> np.ndarray:
+    """``(x - baseline) / F`` within each group of equal keys; 0 for a group of one.
+
+    The baseline is the group mean, or (``leave_one_out``) the mean of the
+    group's other members; F is the group's unbiased std + 1e-6 (``std``) or 1.
+
+    Example:
+        >>> group_normalise(np.array([1.0, 0.0, 5.0]), ["a", "a", "b"], norm="none").tolist()
+        [0.5, -0.5, 0.0]
+        >>> group_normalise(np.array([3.0, 1.0, 2.0]), ["a"] * 3, "none", "leave_one_out").tolist()
+        [1.5, -1.5, 0.0]
+    """
+    out = np.zeros(len(values), dtype=np.float64)
+    members: dict[Hashable, list[int]] = {}
+    for i, key in enumerate(keys):
+        members.setdefault(key, []).append(i)
+    for idx in members.values():
+        n = len(idx)
+        if n == 1:
+            continue  # a group of one has nothing to compare with
+        x = values[idx]
+        base = x.mean() if baseline == "mean" else (x.sum() - x) / (n - 1)
+        centred = x - base
+        if norm == "std":
+            centred = centred / (x.std(ddof=1) + EPS)
+        out[idx] = centred
+    return out
+
+
+# -- Episode level: the trajectory's return against its group --------------------------
+
+
+def episode_advantages(
+    group_ids: Sequence[Hashable],
+    traj_ids: Sequence[Hashable],
+    step_rewards: Sequence[float],
+    norm: Norm = "std",
+    baseline: Baseline = "mean",
+) -> np.ndarray:
+    """A^E of every step row: its trajectory's advantage within the group.
+
+    Episode return: ``R(τ) = Σ_t r_t``.
+    Eq. 3: ``A^E(τ) = (R(τ) - mean{R(τ_j)}) / F`` over the
+    trajectories of the group, each counted once however many steps it has.
+
+    Example:
+        >>> episode_advantages(["g"] * 3, [0, 0, 1], [0.0, 1.0, 0.0], norm="none").tolist()
+        [0.5, 0.5, -0.5]
+    """
+    trajectories = list(dict.fromkeys(zip(group_ids, traj_ids, strict=True)))
+    index = {key: i for i, key in enumerate(trajectories)}
+    returns = np.zeros(len(trajectories))
+    for group, traj, reward in zip(group_ids, traj_ids, step_rewards, strict=True):
+        returns[index[(group, traj)]] += reward  # R(τ) = Σ_t r_t
+    per_traj = group_normalise(returns, [g for g, _ in trajectories], norm, baseline)
+    return np.array([per_traj[index[key]] for key in zip(group_ids, traj_ids, strict=True)])
+
+
+# -- Step level: discounted returns compared within anchor-state groups ---------------
+
+
+def discounted_returns(
+    group_ids: Sequence[Hashable],
+    traj_ids: Sequence[Hashable],
+    step_rewards: Sequence[float],
+    gamma: float = 0.95,
+) -> np.ndarray:
+    """Eq. 5: ``R_t = Σ_{k≥t} γ^{k-t} r_k`` within each trajectory (rows in time order).
+
+    Example:
+        >>> discounted_returns(["g"] * 3, [0, 0, 0], [0.0, 0.0, 1.0], gamma=0.5).tolist()
+        [0.25, 0.5, 1.0]
+    """
+    rows: dict[tuple[Hashable, Hashable], list[int]] = {}
+    for i, key in enumerate(zip(group_ids, traj_ids, strict=True)):
+        rows.setdefault(key, []).append(i)
+    out = np.zeros(len(step_rewards), dtype=np.float64)
+    for idx in rows.values():
+        running = 0.0
+        for i in reversed(idx):
+            running = step_rewards[i] + gamma * running  # Eq. 5: R_t = r_t + γ R_{t+1}
+            out[i] = running
+    return out
+
+
+def step_advantages(
+    group_ids: Sequence[Hashable],
+    traj_ids: Sequence[Hashable],
+    step_rewards: Sequence[float],
+    state_keys: Sequence[Hashable],
+    gamma: float = 0.95,
+    norm: Norm = "std",
+    baseline: Baseline = "mean",
+) -> np.ndarray:
+    """A^S of every step row: its discounted return within its anchor-state group.
+
+    Eq. 6 (step groups): the rows of a task group that share an anchor state
+    ``s̃`` (``state_key``), from any trajectory and any time step.
+    Eq. 7: ``A^S = (R_t - mean{R_t' : same s̃}) / F``; a state
+    visited once in the group gets 0.
+
+    Example:
+        >>> step_advantages(["g"] * 4, [0, 0, 1, 1], [0.0, 1.0, 0.0, 0.0], ["a", "b", "a", "c"],
+        ...                 gamma=1.0, norm="none").tolist()
+        [0.5, 0.0, -0.5, 0.0]
+    """
+    returns = discounted_returns(group_ids, traj_ids, step_rewards, gamma)
+    keys = list(zip(group_ids, state_keys, strict=True))
+    return group_normalise(returns, keys, norm, baseline)
+
+
+def advantage_terms(
+    group_ids: Sequence[Hashable],
+    traj_ids: Sequence[Hashable],
+    step_rewards: Sequence[float],
+    state_keys: Sequence[Hashable],
+    gamma: float = 0.95,
+    norm: Norm = "std",
+    baseline: Baseline = "mean",
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(A^E, A^S)`` of every step row (see :func:`gigpo_advantages`)."""
+    a_episode = episode_advantages(group_ids, traj_ids, step_rewards, norm, baseline)
+    a_step = step_advantages(group_ids, traj_ids, step_rewards, state_keys, gamma, norm, baseline)
+    return a_episode, a_step
+
+
+def gigpo_advantages(
+    group_ids: Sequence[Hashable],
+    traj_ids: Sequence[Hashable],
+    step_rewards: Sequence[float],
+    state_keys: Sequence[Hashable],
+    gamma: float = 0.95,
+    omega: float = 1.0,
+    norm: Norm = "std",
+    *,
+    baseline: Baseline = "mean",
+) -> np.ndarray:
+    """GiGPO's advantage of every step row: ``A = A^E + ω·A^S``.
+
+    All sequences have one entry per step row; the rows of one trajectory
+    appear in time order. A trajectory is identified by ``(group_id,
+    traj_id)``. ``baseline="leave_one_out"`` (keyword only) gives RLOO's
+    baseline at both levels.
+
+    Returns:
+        ``[rows]`` float64 advantages, to broadcast to each step's action tokens.
+
+    Example:
+        >>> gigpo_advantages(["g"] * 3, [0, 0, 1], [0.0, 1.0, 0.0], ["a", "b", "a"],
+        ...                  gamma=1.0, norm="none").tolist()
+        [1.0, 0.5, -1.0]
+    """
+    a_episode, a_step = advantage_terms(group_ids, traj_ids, step_rewards, state_keys, gamma, norm, baseline)
+    return a_episode + omega * a_step  # Eq. 8: A = A^E + ω A^S
+
+
+# -- The algorithm: one iteration in the paper's order ----------------------------------
+
+
+class GiGPO:
+    """GiGPO (GRPO and RLOO by preset) as a :class:`~agentgym.trainers.trainer.Algorithm`."""
+
+    Config = GiGPOConfig
+
+    def __init__(self, config: GiGPOConfig, trainer: Trainer) -> None:
+        from agentgym.trainers.learner import ClippedObjective  # torch loads with training, not config
+
+        if config.omega > 0 and not trainer.env_info.get("state_key"):
+            raise ConfigError(
+                f"env {trainer.config.env!r} gives no info['state_key'], which GiGPO's step groups "
+                "need; train grpo instead, or --set algo.omega=0"
+            )
+        self.config, self.trainer = config, trainer
+        self.objective = ClippedObjective(config)
+
+    def train_iteration(self, iteration: int) -> dict[str, float]:
+        cfg, t = self.config, self.trainer
+        # 1. Rollout: N trajectories of each task group, from the same initial state.
+        started = time.perf_counter()
+        tasks = t.next_tasks(cfg.groups_per_iteration)
+        seed = t.episode_seed(iteration)
+        result = t.rollout(group_episodes(tasks, split="train", group_size=cfg.group_size, seed=seed))
+        trajectories = [traj for traj in result.trajectories if not traj.failed]
+        rollout_s = time.perf_counter() - started
+
+        # 2. Step rewards: the env's, minus the penalty for an invalid action.
+        started = time.perf_counter()
+        rows = StepRows.from_trajectories(trajectories)
+        rewards = rows.rewards - cfg.invalid_action_penalty * rows.invalid
+
+        # 3. Advantages: A^E over the group's trajectories, A^S over anchor-state groups.
+        a_episode, a_step = advantage_terms(
+            rows.group_ids,
+            rows.traj_ids,
+            rewards,
+            rows.state_keys,
+            cfg.gamma,
+            cfg.norm,
+            cfg.baseline,
+        )
+        advantages = a_episode + cfg.omega * a_step  # Eq. 8: A = A^E + ω A^S
+        advantage_s = time.perf_counter() - started
+
+        # 4. Policy update: the clipped objective on every step's action tokens.
+        started = time.perf_counter()
+        samples = t.samples(trajectories, advantages)
+        stats = t.update(samples, self.objective, iteration) if samples else {}
+        update_s = time.perf_counter() - started
+
+        if t.logs_samples(iteration):
+            t.log.samples(iteration + 1, annotate(trajectories[: cfg.group_size], rewards, a_episode, a_step))
+        s = result.summary
+        tokens = sum(x.num_action_tokens for x in samples)
+        return {
+            "success": s.success_rate,
+            "return": s.mean_return,
+            "steps": s.mean_steps,
+            "invalid": s.invalid_action_rate,
+            "failed": s.failed,
+            "env_steps": sum(len(traj.steps) for traj in result.trajectories),
+            "step_group_share": _shared_share(rows.group_ids, rows.state_keys),
+            "adv_episode_abs": float(np.abs(a_episode).mean()) if len(rows) else 0.0,
+            "adv_step_abs": float(np.abs(a_step).mean()) if len(rows) else 0.0,
+            **stats,
+            "tokens": tokens,
+            "tokens_per_s": tokens / update_s if update_s else 0.0,
+            "rollout_s": rollout_s,
+            "advantage_s": advantage_s,
+            "update_s": update_s,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}  # everything GiGPO needs lives in the model, optimizer and cursor
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
+
+
+def _shared_share(group_ids: Sequence[str], state_keys: Sequence[str]) -> float:
+    """Fraction of step rows whose anchor state another row of the group shares."""
+    counts = Counter(zip(group_ids, state_keys, strict=True))
+    return sum(counts[k] > 1 for k in zip(group_ids, state_keys, strict=True)) / max(len(group_ids), 1)
+
+
+def annotate(
+    trajectories: Sequence[Trajectory],
+    rewards: np.ndarray,
+    a_episode: np.ndarray,
+    a_step: np.ndarray,
+    width: int = 300,
+) -> list[dict[str, Any]]:
+    """Trajectories with each step's reward, A^E and A^S, for the run's report."""
+    out, row = [], 0
+    for traj in trajectories:
+        steps = []
+        for step in traj.steps:
+            steps.append(
+                {
+                    "observation": step.observation[:width],
+                    "action": step.action[:width],
+                    "reward": float(rewards[row]),
+                    "invalid": step.invalid_action,
+                    "state_key": step.state_key,
+                    "A_E": float(a_episode[row]),
+                    "A_S": float(a_step[row]),
+                }
+            )
+            row += 1
+        out.append({"group_id": traj.group_id, "task": traj.task, "outcome": traj.outcome, "steps": steps})
+    return out

@@ -1,0 +1,263 @@
+"""The model being trained: its weights, reference model, optimizer and update loop.
+
+A :class:`Learner` loads a causal LM (full fine-tuning, or LoRA adapters with
+peft), keeps the frozen reference for the KL term (the adapters switched off
+under LoRA, a frozen copy otherwise), and runs updates: epochs over an
+iteration's samples, mini-batches (one optimizer step each) made of
+micro-batches (gradient accumulation), AdamW with gradient-norm clipping and a
+warm-up-then-constant schedule. On a GPU the forward passes run under bf16
+autocast with fp32 weights.
+
+An :class:`Objective` turns one micro-batch's log-probs into a loss, so every
+algorithm uses the same loop: GiGPO's clipped objective and behaviour cloning's
+likelihood are both a few lines below.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from agentgym.exceptions import require
+from agentgym.policies.hf import load_model
+from agentgym.trainers.batching import Sample, TokenBatch, collate
+from agentgym.trainers.config import ModelSettings, OptimSettings, PolicyLossSettings
+from agentgym.trainers.losses import entropy_from_logits, gather_logprobs, policy_loss, token_mean
+
+
+class Objective(Protocol):
+    """A loss over one micro-batch, normalised by the mini-batch's action-token count."""
+
+    needs_reference: bool
+    needs_entropy: bool
+
+    def __call__(
+        self,
+        batch: TokenBatch,
+        logprobs: torch.Tensor,
+        entropy: torch.Tensor | None,
+        ref_logprobs: torch.Tensor | None,
+        num_tokens: float,
+    ) -> tuple[torch.Tensor, dict[str, float]]: ...
+
+
+@dataclass
+class ClippedObjective:
+    """PPO's clipped surrogate + k3 KL + entropy bonus (:func:`.losses.policy_loss`)."""
+
+    settings: PolicyLossSettings
+
+    @property
+    def needs_reference(self) -> bool:
+        return self.settings.kl_coef > 0
+
+    @property
+    def needs_entropy(self) -> bool:
+        return self.settings.entropy_coef > 0
+
+    def __call__(self, batch, logprobs, entropy, ref_logprobs, num_tokens):  # type: ignore[no-untyped-def]
+        s = self.settings
+        return policy_loss(
+            logprobs,
+            batch.old_logprobs,
+            batch.advantages,
+            batch.action_mask,
+            clip_eps=s.clip_eps,
+            dual_clip=s.dual_clip,
+            kl_coef=s.kl_coef,
+            ref_logprobs=ref_logprobs,
+            entropy=entropy,
+            entropy_coef=s.entropy_coef,
+            num_tokens=num_tokens,
+        )
+
+
+class LikelihoodObjective:
+    """Behaviour cloning: the token mean of -log π(action token)."""
+
+    needs_reference = False
+    needs_entropy = False
+
+    def __call__(self, batch, logprobs, entropy, ref_logprobs, num_tokens):  # type: ignore[no-untyped-def]
+        loss = token_mean(-logprobs, batch.action_mask, num_tokens)
+        return loss, {"nll": loss.item()}
+
+
+class Learner:
+    """A trainable causal LM with its tokenizer, reference, optimizer and scheduler.
+
+    Args:
+        model: which weights to train and how (full or LoRA, device, precision).
+        optim: optimizer and batching settings.
+        seed: seeds the LoRA initialisation (global RNG state is left as it was).
+        reference: keep a reference model for a KL term.
+        weights: load the trained weights from this checkpoint directory
+            instead of ``model.name_or_path`` (resuming); the reference is
+            always ``model.name_or_path``.
+    """
+
+    def __init__(
+        self,
+        model: ModelSettings,
+        optim: OptimSettings,
+        *,
+        seed: int = 0,
+        reference: bool = True,
+        weights: str | None = None,
+    ) -> None:
+        self.settings, self.optim = model, optim
+        self.device = torch.device(model.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.bf16 = model.precision == "bf16" or (model.precision == "auto" and self.device.type == "cuda")
+        self.lora = model.lora_rank > 0
+        if self.lora:
+            peft = require("peft", extra="train")
+            base, self.tokenizer = load_model(model.name_or_path)
+            if weights:
+                self.model = peft.PeftModel.from_pretrained(base, weights, is_trainable=True)
+            else:
+                config = peft.LoraConfig(
+                    r=model.lora_rank,
+                    lora_alpha=model.lora_alpha,
+                    lora_dropout=0.0,
+                    target_modules="all-linear",
+                    task_type="CAUSAL_LM",
+                )
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(seed)
+                    self.model = peft.get_peft_model(base, config)
+        else:
+            self.model, self.tokenizer = load_model(weights or model.name_or_path)
+        self.model.to(self.device)
+        self.reference = None
+        if reference and not self.lora:
+            self.reference, _ = load_model(model.name_or_path, device=str(self.device))
+            self.reference.eval().requires_grad_(False)
+        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(params, lr=optim.lr, weight_decay=optim.weight_decay)
+        warmup = optim.warmup_steps
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda step: min(1.0, (step + 1) / warmup) if warmup else 1.0
+        )
+        self.model.eval()
+
+    # -- forward passes ---------------------------------------------------------------
+
+    def autocast(self) -> contextlib.AbstractContextManager[Any]:
+        """bf16 autocast on GPU when configured; a no-op otherwise."""
+        if self.bf16:
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def logprobs(
+        self, batch: TokenBatch, *, entropy: bool = False, reference: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``[B, T]`` log-probs of every token given the tokens before it (0 at the padding).
+
+        Only the positions from the batch's first action token on are computed
+        (left padding keeps actions at the end, so ``logits_to_keep`` skips the
+        prompt's logits). With ``reference`` the reference model answers, without
+        gradient.
+        """
+        ids, mask = batch.input_ids, batch.attention_mask
+        width = ids.shape[1]
+        first = int(batch.action_mask.any(0).float().argmax()) if batch.action_mask.any() else width - 1
+        keep = width - max(first, 1) + 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        model = self.reference if reference and self.reference is not None else self.model
+        adapters_off = self.model.disable_adapter() if reference and self.lora else contextlib.nullcontext()
+        grad = contextlib.nullcontext() if torch.is_grad_enabled() and not reference else torch.no_grad()
+        with grad, adapters_off, self.autocast():
+            logits = model(
+                input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=keep
+            ).logits[:, :-1]
+            lp = gather_logprobs(logits, ids[:, width - keep + 1 :])
+            ent = entropy_from_logits(logits) if entropy else None
+        pad = width - lp.shape[1]
+        lp = torch.nn.functional.pad(lp, (pad, 0))
+        return lp, (torch.nn.functional.pad(ent, (pad, 0)) if ent is not None else None)
+
+    def batches(self, samples: Sequence[Sample]) -> Iterator[TokenBatch]:
+        """Micro-batches of ``samples`` (sorted by length to waste less padding)."""
+        order = sorted(range(len(samples)), key=lambda i: len(samples[i]))
+        size = self.optim.micro_batch_size
+        for start in range(0, len(order), size):
+            chunk = [samples[i] for i in order[start : start + size]]
+            yield collate(chunk, self.pad_id, self.device)
+
+    def fill_old_logprobs(self, samples: Sequence[Sample]) -> None:
+        """Compute ``old_logprobs`` with the current model where a sample has none."""
+        missing = [s for s in samples if s.old_logprobs is None]
+        with torch.no_grad():
+            for start in range(0, len(missing), self.optim.micro_batch_size):
+                chunk = missing[start : start + self.optim.micro_batch_size]
+                lp, _ = self.logprobs(collate(chunk, self.pad_id, self.device))
+                for s, row in zip(chunk, lp, strict=True):
+                    s.old_logprobs = row[row.shape[0] - len(s) :].tolist()
+
+    # -- the update loop ------------------------------------------------------------
+
+    def update(
+        self, samples: Sequence[Sample], objective: Objective, rng: np.random.Generator
+    ) -> dict[str, float]:
+        """Epochs x mini-batches of optimizer steps on ``samples``; mean statistics.
+
+        Each optimizer step accumulates the gradients of its micro-batches,
+        each loss divided by the mini-batch's action-token count (so the step
+        follows the mini-batch's token mean), clips the gradient norm and steps
+        the optimizer and the schedule.
+        """
+        self.fill_old_logprobs(samples)
+        size = self.optim.mini_batch_size or len(samples)
+        totals: dict[str, float] = {}
+        steps = 0
+        self.model.train()
+        try:
+            for _ in range(self.optim.epochs):
+                order = rng.permutation(len(samples)) if size < len(samples) else np.arange(len(samples))
+                for start in range(0, len(samples), size):
+                    mini = [samples[i] for i in order[start : start + size]]
+                    for key, value in self._step(mini, objective).items():
+                        totals[key] = totals.get(key, 0.0) + value
+                    steps += 1
+        finally:
+            self.model.eval()
+        return {key: value / max(steps, 1) for key, value in totals.items()}
+
+    def _step(self, mini: Sequence[Sample], objective: Objective) -> dict[str, float]:
+        num_tokens = float(sum(s.num_action_tokens for s in mini))
+        stats: dict[str, float] = {}
+        self.optimizer.zero_grad(set_to_none=True)
+        for batch in self.batches(mini):
+            ref = self.logprobs(batch, reference=True)[0] if objective.needs_reference else None
+            logprobs, entropy = self.logprobs(batch, entropy=objective.needs_entropy)
+            loss, micro = objective(batch, logprobs, entropy, ref, num_tokens)
+            loss.backward()
+            micro["loss"] = loss.item()
+            for key, value in micro.items():
+                stats[key] = stats.get(key, 0.0) + value
+        params = [p for group in self.optimizer.param_groups for p in group["params"]]
+        stats["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(params, self.optim.grad_clip))
+        stats["lr"] = self.scheduler.get_last_lr()[0]
+        self.optimizer.step()
+        self.scheduler.step()
+        return stats
+
+    # -- state ------------------------------------------------------------------------
+
+    def save(self, path: str) -> None:
+        """Weights (or LoRA adapters) and tokenizer, loadable with from_pretrained."""
+        self.model.save_pretrained(path)
+        self.tokenizer.save_pretrained(path)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])

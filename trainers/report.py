@@ -1,0 +1,185 @@
+"""An HTML report of a training run: learning curves and annotated sample trajectories.
+
+Reads the run directory only (``config.yaml``, ``metrics.jsonl``,
+``samples.jsonl``), so it works on any finished or running run. Figures are
+drawn with matplotlib's object API (no global pyplot state) and embedded as
+PNG, so the report is one self-contained file.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from agentgym.trainers.config import read_config
+from agentgym.trainers.runlog import METRICS, SAMPLES, read_jsonl
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+h1, h2, h3 { font-weight: 600; } table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+td, th { border: 1px solid #ddd; padding: 3px 8px; font-size: 13px; vertical-align: top; }
+th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.obs { max-width: 420px; white-space: pre-wrap; font-family: monospace; font-size: 12px; }
+.won { color: #18794e; } .lost, .truncated, .failed { color: #b42318; }
+img { max-width: 100%; } .grid { display: grid; grid-template-columns: 1fr 1fr; gap: 1em; }
+"""
+
+
+def write_report(
+    run_dir: str | Path, path: str | Path | None = None, notes: dict[str, str] | None = None
+) -> Path:
+    """Write ``report.html`` for ``run_dir`` (or ``path``); returns where it went."""
+    run_dir = Path(run_dir)
+    path = Path(path) if path else run_dir / "report.html"
+    config = read_config(run_dir / "config.yaml")
+    records = read_jsonl(run_dir / METRICS)
+    train = [r for r in records if r["kind"] == "train"]
+    evals = [r for r in records if r["kind"] == "eval"]
+    omega = float(getattr(config.algo, "omega", 1.0))
+    parts = [
+        f"<h1>{html.escape(config.algorithm)} on {html.escape(config.env)}</h1>",
+        _summary(config, train, evals, notes or {}),
+        "<h2>Learning curves</h2>",
+        '<div class="grid">',
+        _figure(
+            "Success rate",
+            [
+                ("held-out", evals, "success_rate"),
+                ("training rollouts (5-iteration mean)", _smooth(train, "success"), "success"),
+            ],
+            ylim=(-0.02, 1.02),
+        ),
+        _figure(
+            "Return and invalid actions", [("return", train, "return"), ("invalid rate", train, "invalid")]
+        ),
+        _figure(
+            "Loss terms",
+            [("policy loss", train, "pg_loss"), ("KL", train, "kl"), ("entropy", train, "entropy")],
+        ),
+        _figure(
+            "Advantages",
+            [
+                ("|A^E|", train, "adv_episode_abs"),
+                ("|A^S|", train, "adv_step_abs"),
+                ("steps in shared state groups", train, "step_group_share"),
+            ],
+        ),
+        "</div>",
+        "<h2>Sample trajectories</h2>",
+        _samples(read_jsonl(run_dir / SAMPLES), omega),
+    ]
+    page = f"<!doctype html><meta charset='utf-8'><title>agentgym run report</title><style>{_STYLE}</style>"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page + "\n".join(parts), encoding="utf-8")
+    return path
+
+
+def _summary(
+    config: Any, train: list[dict[str, Any]], evals: list[dict[str, Any]], notes: dict[str, str]
+) -> str:
+    rows = {
+        "algorithm": config.algorithm,
+        "env": f"{config.env} {config.env_kwargs or ''}",
+        "model": config.model.name_or_path,
+        "iterations": str(len(train)),
+        "env steps trained on": f"{train[-1]['env_steps_total']:,}" if train else "0",
+    }
+    if evals:
+        first, last = evals[0], evals[-1]
+        rows[f"{first['split']} success"] = (
+            f"{first['success_rate']:.1%} at iteration {first['iteration']} → "
+            f"{last['success_rate']:.1%} at iteration {last['iteration']} ({last['episodes']} episodes)"
+        )
+    algo = config.algo.model_dump()
+    rows["algo"] = ", ".join(f"{k}={v}" for k, v in algo.items())
+    rows["optim"] = ", ".join(f"{k}={v}" for k, v in config.optim.model_dump().items())
+    rows.update(notes)
+    body = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows.items()
+    )
+    return f"<table>{body}</table>"
+
+
+def _figure(
+    title: str,
+    series: Sequence[tuple[str, list[dict[str, Any]], str]],
+    ylim: tuple[float, float] | None = None,
+) -> str:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.2, 3.2), dpi=110)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for label, records, key in series:
+        points = [(r["iteration"], r[key]) for r in records if key in r]
+        if points:
+            xs, ys = zip(*points, strict=True)
+            ax.plot(xs, ys, marker="o" if len(points) < 30 else None, markersize=3, label=label)
+    if ylim:
+        ax.set_ylim(*ylim)
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("iteration", fontsize=9)
+    ax.tick_params(labelsize=8)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    data = base64.b64encode(buffer.getvalue()).decode()
+    return f'<img alt="{html.escape(title)}" src="data:image/png;base64,{data}">'
+
+
+def _smooth(records: list[dict[str, Any]], key: str, window: int = 5) -> list[dict[str, Any]]:
+    """``records`` with ``key`` replaced by its trailing mean over ``window`` records."""
+    out = []
+    for i, record in enumerate(records):
+        recent = [r[key] for r in records[max(0, i - window + 1) : i + 1] if key in r]
+        out.append({**record, key: sum(recent) / len(recent)} if recent else record)
+    return out
+
+
+def _samples(samples: list[dict[str, Any]], omega: float) -> str:
+    if not samples:
+        return "<p>No samples were logged.</p>"
+    iterations = sorted({s["iteration"] for s in samples})
+    shown = [iterations[0], iterations[-1]] if len(iterations) > 1 else iterations
+    out = [
+        "<p>One task group per logged iteration: every trajectory of the group, each step "
+        f"with its reward (after the invalid-action penalty), A^E, A^S and A = A^E + {omega:g}·A^S. "
+        "Steps sharing an anchor state across the group share a state key.</p>"
+    ]
+    for iteration in shown:
+        group = [s for s in samples if s["iteration"] == iteration]
+        task = html.escape(group[0]["task"]) if group else ""
+        out.append(f"<h3>Iteration {iteration}: {task}</h3>")
+        for i, traj in enumerate(group):
+            outcome = html.escape(traj["outcome"])
+            out.append(f'<p>Trajectory {i}: <span class="{outcome}">{outcome}</span></p>')
+            out.append(_steps_table(traj["steps"], omega))
+    return "\n".join(out)
+
+
+def _steps_table(steps: list[dict[str, Any]], omega: float) -> str:
+    columns = ("t", "observation", "action", "state", "r", "A^E", "A^S", "A")
+    head = "<tr>" + "".join(f"<th>{c}</th>" for c in columns) + "</tr>"
+    rows = []
+    for t, s in enumerate(steps):
+        a = s["A_E"] + omega * s["A_S"]
+        action = html.escape(s["action"]) + (" <em>(invalid)</em>" if s["invalid"] else "")
+        rows.append(
+            f"<tr><td class='num'>{t}</td><td class='obs'>{html.escape(s['observation'])}</td>"
+            f"<td>{action}</td><td><code>{html.escape(s['state_key'][:6])}</code></td>"
+            f"<td class='num'>{s['reward']:.2f}</td>{_num(s['A_E'])}{_num(s['A_S'])}{_num(a)}</tr>"
+        )
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _num(x: float) -> str:
+    shade = min(abs(x) / 2.0, 1.0) * 0.5
+    colour = f"rgba(24,121,78,{shade:.2f})" if x > 0 else f"rgba(180,35,24,{shade:.2f})"
+    return f"<td class='num' style='background:{colour}'>{x:+.2f}</td>"

@@ -1,0 +1,287 @@
+"""The shared training loop: every algorithm is one ``train_iteration`` on top of it.
+
+The :class:`Trainer` owns what all algorithms share: the run directory (config,
+metrics, TensorBoard, checkpoints), the :class:`~.learner.Learner`, the rollout
+engines (in-process, sampling from the very model being trained), the order of
+training tasks, held-out evaluation every ``eval.every`` iterations, and exact
+resume. An :class:`Algorithm` gets the trainer and does one iteration as its
+paper describes: collect, compute its signal, update.
+
+Determinism: the task order, the env seeds and the sampler's seed are
+functions of (seed, iteration), and the checkpoint holds everything else
+(weights, optimizer, scheduler, RNG states, cursor), so a resumed run continues
+bit for bit (with ``deterministic: true`` on CPU).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+import torch
+from pydantic import BaseModel
+
+import agentgym
+from agentgym.core import TextEnv
+from agentgym.exceptions import ConfigError
+from agentgym.policies.base import SamplingParams
+from agentgym.policies.hf import TransformersPolicy
+from agentgym.records import Trajectory
+from agentgym.rollout import EpisodeSpec, RolloutResult, Summary
+from agentgym.trainers.algorithms import get_algorithm
+from agentgym.trainers.batching import Sample, episode_samples, step_samples
+from agentgym.trainers.checkpoint import (
+    latest_checkpoint,
+    load_state,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
+from agentgym.trainers.config import TrainConfig, dump_config
+from agentgym.trainers.evaluate import eval_episodes, eval_sampler_seed, eval_sampling, make_engine
+from agentgym.trainers.learner import Learner, Objective
+from agentgym.trainers.runlog import Display, RunLog
+
+
+class Algorithm(Protocol):
+    """One learning algorithm. ``Config`` is the pydantic model of its ``algo`` section.
+
+    It is constructed before the model loads, with the trainer's ``config`` and
+    ``env_info`` (the env's first info) set: the place to refuse an unsuitable
+    env in one line. ``trainer.learner`` exists from the first ``train_iteration``.
+    """
+
+    Config: ClassVar[type[BaseModel]]
+
+    def __init__(self, config: Any, trainer: Trainer) -> None: ...
+
+    def train_iteration(self, iteration: int) -> dict[str, float]:
+        """Collect, learn, and return the iteration's figures, ``env_steps`` among them."""
+        ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+class TaskCursor:
+    """Training tasks in a fresh seeded permutation per pass; ``position`` is all its state.
+
+    Example:
+        >>> c = TaskCursor(3, seed=0)
+        >>> sorted(c.take(3)) == [0, 1, 2], c.position
+        (True, 3)
+    """
+
+    def __init__(self, n_tasks: int, seed: int, position: int = 0) -> None:
+        self.n_tasks, self.seed, self.position = n_tasks, seed, position
+
+    def take(self, k: int) -> list[int]:
+        out = []
+        for _ in range(k):
+            epoch, index = divmod(self.position, self.n_tasks)
+            out.append(int(np.random.default_rng([self.seed, epoch]).permutation(self.n_tasks)[index]))
+            self.position += 1
+        return out
+
+
+class Trainer:
+    """Runs ``config.algorithm`` on ``config.env``, writing everything under ``run_dir``.
+
+    Args:
+        config: the resolved configuration.
+        run_dir: where the run lives; must be new or empty unless resuming.
+        resume: continue from the run's latest checkpoint.
+    """
+
+    def __init__(self, config: TrainConfig, run_dir: str | Path, *, resume: bool = False) -> None:
+        self.config = config
+        self.run_dir = Path(run_dir)
+        checkpoint = self._find_checkpoint(resume)
+        self.env_info, self.splits = _probe_env(config)
+        state = load_state(checkpoint) if checkpoint else None
+        self.iteration = state["iteration"] if state else 0
+        self.env_steps = state["env_steps"] if state else 0
+        self.cursor = TaskCursor(self.splits["train"], config.seed, state["cursor"] if state else 0)
+        spec = get_algorithm(config.algorithm)
+        self.algorithm: Algorithm = spec.algorithm_class(config.algo, self)
+        self.learner = Learner(
+            config.model,
+            config.optim,
+            seed=config.seed,
+            reference=bool(getattr(config.algo, "kl_coef", 0)),
+            weights=str(checkpoint / "model") if checkpoint else None,
+        )
+        self.policy = TransformersPolicy(self.learner.model, self.learner.tokenizer, seed=config.seed)
+        self.eval_policy = TransformersPolicy(self.learner.model, self.learner.tokenizer, seed=config.seed)
+        if state:
+            self.learner.load_state_dict(state["learner"])
+            self.algorithm.load_state_dict(state["algorithm"])
+        self._rng = state["rng"] if state else None
+        if not state:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            dump_config(config, self.run_dir / "config.yaml")
+        self.log = RunLog(self.run_dir, resume_from=self.iteration if state else None)
+        self.display = Display(enabled=False)
+        algo = config.algo
+        per_iteration = getattr(algo, "group_size", 1) * getattr(algo, "groups_per_iteration", 1)
+        train_sampling = SamplingParams(temperature=1.0, max_new_tokens=config.rollout.max_new_tokens)
+        self.engine = make_engine(config, self.policy, train_sampling, per_iteration)
+        self.eval_specs = eval_episodes(
+            config.eval.split, self.splits[config.eval.split], config.eval.episodes
+        )
+        self.eval_engine = make_engine(config, self.eval_policy, eval_sampling(config), len(self.eval_specs))
+
+    # -- services for algorithms ------------------------------------------------------
+
+    def next_tasks(self, k: int) -> list[int]:
+        """The next ``k`` training task ids."""
+        return self.cursor.take(k)
+
+    def episode_seed(self, iteration: int) -> int:
+        """Base env seed of an iteration's episodes (each group adds its index)."""
+        return self.config.seed * 1_000_003 + iteration * 10_007
+
+    def rollout(self, episodes: Sequence[EpisodeSpec]) -> RolloutResult:
+        """Play ``episodes`` with the current weights (sampling at temperature 1)."""
+        with self.learner.autocast():
+            return self.engine.run(episodes)
+
+    def logs_samples(self, iteration: int) -> bool:
+        """Whether ``iteration`` keeps annotated sample trajectories (the first and each evaluated one)."""
+        every = self.config.eval.every
+        return iteration == 0 or bool(every and (iteration + 1) % every == 0)
+
+    def samples(self, trajectories: Sequence[Trajectory], advantages: Sequence[float]) -> list[Sample]:
+        """Training samples of ``trajectories`` in the configured mode (per step or per episode)."""
+        if self.config.rollout.samples == "step":
+            return step_samples(trajectories, advantages)
+        return episode_samples(trajectories, advantages, self.learner.tokenizer, self.engine.config.prompt)
+
+    def update(self, samples: Sequence[Sample], objective: Objective, iteration: int) -> dict[str, float]:
+        """Optimizer steps on ``samples``; mini-batch order seeded by (seed, iteration)."""
+        rng = np.random.default_rng([self.config.seed, iteration, 1])
+        return self.learner.update(samples, objective, rng)
+
+    # -- the loop -----------------------------------------------------------------------
+
+    def run(self) -> Summary:
+        """Train to ``iterations`` (or ``max_env_steps``); returns the last evaluation."""
+        cfg = self.config
+        title = f"{cfg.algorithm} {cfg.env}"
+        self.display = Display(cfg.progress, cfg.iterations, title, start=self.iteration)
+        try:
+            with self._determinism():
+                summary = self.evaluate() if self.iteration == 0 else None
+                while self.iteration < cfg.iterations and not self._budget_spent():
+                    self._train_one()
+                    due = cfg.eval.every and self.iteration % cfg.eval.every == 0
+                    last = self.iteration == cfg.iterations or self._budget_spent()
+                    if due or last:
+                        summary = self.evaluate()
+                    if self.iteration % cfg.checkpoint_every == 0 or last:
+                        self.checkpoint()
+                return summary or self.evaluate()
+        finally:
+            self.close()
+
+    def _train_one(self) -> None:
+        it = self.iteration
+        self.policy.generator.manual_seed(self.config.seed * 7_919 + it)
+        self.display.phase("train")
+        started = time.perf_counter()
+        metrics = self.algorithm.train_iteration(it)
+        metrics["time_s"] = time.perf_counter() - started
+        self.env_steps += int(metrics["env_steps"])
+        metrics["env_steps_total"] = self.env_steps
+        self.iteration += 1
+        self.log.log("train", self.iteration, metrics)
+        self.display.advance({k: metrics[k] for k in ("success", "loss", "kl") if k in metrics})
+
+    def evaluate(self) -> Summary:
+        """Play the evaluation episodes with the current weights and log the summary."""
+        split = self.config.eval.split
+        self.display.phase("eval")
+        self.eval_policy.generator.manual_seed(eval_sampler_seed(self.config))
+        with self.learner.autocast():
+            s = self.eval_engine.run(self.eval_specs).summary
+        self.log.log("eval", self.iteration, {"split": split, **s.model_dump(exclude={"failure_reasons"})})
+        self.display.note(
+            f"iteration {self.iteration}: {split} success {s.success_rate:.1%} ({s.episodes} episodes)"
+        )
+        return s
+
+    def checkpoint(self) -> Path:
+        """Save everything needed to resume after the current iteration."""
+        self.display.phase("save")
+        state = {
+            "env_steps": self.env_steps,
+            "cursor": self.cursor.position,
+            "rng": rng_state(self.policy.generator),
+            "algorithm": self.algorithm.state_dict(),
+        }
+        return save_checkpoint(
+            self.run_dir, self.iteration, self.learner, state, self.config.keep_checkpoints
+        )
+
+    def close(self) -> None:
+        self.display.close()
+        self.engine.close()
+        self.eval_engine.close()
+        self.log.close()
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    def _budget_spent(self) -> bool:
+        return bool(self.config.max_env_steps) and self.env_steps >= self.config.max_env_steps
+
+    @contextlib.contextmanager
+    def _determinism(self) -> Iterator[None]:
+        """Seed (or restore) torch's RNG, deterministic mode and threads; restore the caller's after."""
+        devices = list(range(torch.cuda.device_count()))
+        previous = torch.are_deterministic_algorithms_enabled(), torch.get_num_threads()
+        with torch.random.fork_rng(devices=devices):
+            if self._rng is None:
+                torch.manual_seed(self.config.seed)
+            else:
+                set_rng_state(self._rng, self.policy.generator)
+            torch.use_deterministic_algorithms(self.config.deterministic)
+            if self.config.cpu_threads:
+                torch.set_num_threads(self.config.cpu_threads)
+            try:
+                yield
+            finally:
+                torch.use_deterministic_algorithms(previous[0])
+                torch.set_num_threads(previous[1])
+
+    def _find_checkpoint(self, resume: bool) -> Path | None:
+        checkpoint = latest_checkpoint(self.run_dir)
+        if resume:
+            if checkpoint is None:
+                raise ConfigError(f"cannot resume: {str(self.run_dir)!r} has no checkpoint")
+            return checkpoint
+        if self.run_dir.exists() and any(self.run_dir.iterdir()):
+            raise ConfigError(
+                f"run directory {str(self.run_dir)!r} is not empty; pass --resume to continue it "
+                "or choose another --out"
+            )
+        return None
+
+
+def _probe_env(config: TrainConfig) -> tuple[dict[str, Any], dict[str, int]]:
+    """The first training info of the env and its split sizes; fails early on a bad env."""
+    env = agentgym.make(config.env, **config.env_kwargs)
+    try:
+        if not isinstance(env.unwrapped, TextEnv):
+            raise ConfigError(
+                f"{config.env!r} is a multi-agent game; train one seat of it (agentgym.seat) "
+                "registered as a single-agent env"
+            )
+        _, info = env.reset(seed=config.seed, options={"split": "train", "task_id": 0})
+        return info, dict(env.unwrapped.splits)
+    finally:
+        env.close()
