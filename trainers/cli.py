@@ -127,7 +127,7 @@ def _command(algorithm: str) -> Callable[..., None]:
                 out=out,
                 resume=resume,
             )
-            with _quiet_loading():
+            with quiet_loading():
                 from agentgym.trainers.trainer import Trainer
 
                 summary = Trainer(config_, run_dir, resume=resume).run()
@@ -141,7 +141,7 @@ def _command(algorithm: str) -> Callable[..., None]:
 
 
 @contextlib.contextmanager
-def _quiet_loading() -> Iterator[None]:
+def quiet_loading() -> Iterator[None]:
     """No transformers progress bars ("Loading weights") under the trainer's own display."""
     from transformers.utils import logging
 
@@ -165,7 +165,7 @@ def fail(err: AgentGymError) -> None:
 for _name in ALGORITHMS:
     app.command(_name, epilog="Config keys (--set KEY=VALUE):\n\n\b\n" + config_help(_name))(_command(_name))
 
-__all__ = ["app", "evaluate_run", "resolve_config", "train"]
+__all__ = ["app", "evaluate_run", "quiet_loading", "resolve_config", "train"]
 
 if __name__ == "__main__":
     app()

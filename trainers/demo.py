@@ -13,11 +13,10 @@
 Everything is set in one YAML file (``configs/demo_alfworld.yaml`` by default;
 ``configs/demo_guess.yaml`` is a two-minute variant): a ``demo`` section for
 steps 1-3 and a ``train`` section in the format of ``agentgym train --config``.
-Run it with ``python -m agentgym.trainers.demo --out runs/train-demo``."""
+Run it with ``agentgym demo`` (``make demo``)."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import time
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from rich.console import Console
 
 from agentgym.trainers.config import build_config, load_yaml
 from agentgym.trainers.evaluate import prompt_config
@@ -136,9 +136,13 @@ def warm_start(cfg: DemoConfig, out: Path, timings: dict[str, float]) -> dict[st
 
 @contextlib.contextmanager
 def _step(timings: dict[str, float], name: str) -> Iterator[None]:
+    """Time one step of the demo and say when it starts and ends (the slow ones print nothing else)."""
+    console = Console(stderr=True)
+    console.log(f"{name} ...")
     started = time.perf_counter()
     yield
     timings[name] = time.perf_counter() - started
+    console.log(f"{name}: {timings[name]:.0f} s")
 
 
 @contextlib.contextmanager
@@ -152,17 +156,3 @@ def _threads(n: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m agentgym.trainers.demo [--out DIR] [--config YAML]``."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="runs/train-demo", help="Output directory (new or empty).")
-    parser.add_argument("--config", default=None, help="Demo YAML (default: configs/demo_alfworld.yaml).")
-    args = parser.parse_args(argv)
-    report = run_demo(args.out, config=args.config)
-    print(f"report: {report}")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,4 +1,4 @@
-"""The ``agentgym`` command: envs, play, rollout, eval, serve, serve-model, demo, train.
+"""The ``agentgym`` command: envs, play, rollout, eval, serve, serve-model, demo, tour, train.
 
 Errors the user can fix print as one line (``error: …``) with a hint and exit
 with status 2; no traceback unless ``AGENTGYM_DEBUG=1``.
@@ -97,13 +97,29 @@ def serve_model(
 
 @app.command()
 def demo(
-    out: Annotated[str, typer.Option(help="Where trajectories and the results table go.")] = "runs/demo",
-    episodes: Annotated[int, typer.Option(help="Episodes per env and policy.")] = 8,
+    out: Annotated[str, typer.Option(help="A new (or empty) directory for the models, run and report.")] = (
+        "runs/train-demo"
+    ),
+    config: Annotated[str | None, typer.Option(help="Demo YAML (default: the ALFWorld demo).")] = None,
 ) -> None:
-    """Roll out the expert and a model policy on every environment; print a results table."""
-    from agentgym.demo import run_demo
+    """Clone an expert into a tiny model, train it with GiGPO on small ALFWorld tasks; report in HTML."""
+    from agentgym.trainers.cli import quiet_loading
+    from agentgym.trainers.demo import run_demo
 
-    run_demo(out, episodes=episodes)
+    with quiet_loading():
+        report = run_demo(out, config=config)
+    Console(stderr=True).print(f"report: {report}")
+
+
+@app.command()
+def tour(
+    out: Annotated[str, typer.Option(help="Where trajectories go.")] = "runs/tour",
+    episodes: Annotated[int, typer.Option(min=1, help="Episodes per env and policy.")] = 8,
+) -> None:
+    """Roll out the expert and an untrained model on every environment; print a results table."""
+    from agentgym.tour import run_tour
+
+    run_tour(out, episodes=episodes)
 
 
 def main() -> None:

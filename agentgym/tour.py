@@ -1,4 +1,4 @@
-"""``make demo``: the expert and a model policy on every environment, in one results table.
+"""``agentgym tour``: the expert and a model policy on every environment, in one results table.
 
 The model is a tiny transformer built from a config with a tokenizer trained on
 the environment's own text (nothing is downloaded); untrained, it shows what a
@@ -20,7 +20,7 @@ from agentgym.rollout import EnvFactory, RolloutConfig, RolloutEngine, Summary, 
 from agentgym.testing import rollout_trace
 
 
-def run_demo(out: str | Path, episodes: int = 8) -> dict[str, Summary]:
+def run_tour(out: str | Path, episodes: int = 8) -> dict[str, Summary]:
     """Roll out both policies on every registered env; write JSONL under ``out``; print a table."""
     out = Path(out)
     console = Console(stderr=True)
