@@ -7,12 +7,14 @@ run's own evaluations played, with the weights of its latest checkpoint.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import agentgym
 from agentgym.exceptions import ConfigError
 from agentgym.policies.base import Policy, SamplingParams
 from agentgym.prompting import PromptConfig
+from agentgym.records import TrajectoryWriter
 from agentgym.rollout import EpisodeSpec, RolloutConfig, RolloutEngine, Summary, group_episodes
 from agentgym.trainers.config import TrainConfig, read_config
 
@@ -74,13 +76,16 @@ def split_size(config: TrainConfig, split: str) -> int:
         env.close()
 
 
-def evaluate_run(run_dir: str | Path, split: str = "valid", episodes: int = 0) -> Summary:
+def evaluate_run(
+    run_dir: str | Path, split: str = "valid", episodes: int = 0, out: str | Path | None = None
+) -> Summary:
     """Play ``split`` with the latest checkpoint of a training run.
 
     Args:
         run_dir: a directory written by ``agentgym train``.
         split: the task split to play.
         episodes: how many episodes (0: each task of the split once).
+        out: a JSONL file the trajectories are appended to.
 
     Returns:
         The rollout :class:`~agentgym.rollout.Summary`.
@@ -100,5 +105,8 @@ def evaluate_run(run_dir: str | Path, split: str = "valid", episodes: int = 0) -
     policy = TransformersPolicy(learner.model, learner.tokenizer, seed=config.seed, name=str(checkpoint))
     policy.generator.manual_seed(eval_sampler_seed(config))
     specs = eval_episodes(split, split_size(config, split), episodes)
-    with make_engine(config, policy, eval_sampling(config), len(specs)) as eng, learner.autocast():
-        return eng.run(specs).summary
+    with contextlib.ExitStack() as stack:
+        writer = stack.enter_context(TrajectoryWriter(out)) if out else None
+        eng = stack.enter_context(make_engine(config, policy, eval_sampling(config), len(specs)))
+        stack.enter_context(learner.autocast())
+        return eng.run(specs, writer=writer).summary

@@ -71,7 +71,7 @@ def rollout(
 
 def evaluate(
     target: Annotated[str, typer.Argument(help="An environment id/alias, or a training run directory.")],
-    policy: Annotated[str, typer.Option(help=POLICY_HELP)] = "expert",
+    policy: Annotated[str | None, typer.Option(help=POLICY_HELP + " Default: expert.")] = None,
     episodes: Annotated[int, typer.Option(min=1, help="Tasks to evaluate on.")] = 50,
     split: Annotated[str, typer.Option(help="train, valid or test.")] = "test",
     seed: Annotated[int, typer.Option(help="Seed of the first episode.")] = 0,
@@ -81,8 +81,27 @@ def evaluate(
     seat: Annotated[str, typer.Option(help="Multi-agent games: the policy's seat, or 'random'.")] = "random",
     others: Annotated[str, typer.Option(help="Multi-agent games: bot for the other seats.")] = "random",
 ) -> None:
-    """Evaluate a policy on a split (default: test), greedy, one copy per task."""
+    """Evaluate a policy on a split (default: test), one copy per task.
+
+    TARGET is an environment (the policy plays greedily) or the directory of an
+    ``agentgym train`` run (its latest checkpoint plays with the run's own prompt
+    and evaluation settings).
+    """
+    if Path(target).is_dir():
+        from agentgym.trainers.cli import quiet_loading
+        from agentgym.trainers.evaluate import evaluate_run
+
+        if policy is not None or model is not None or kw:
+            raise ConfigError(
+                f"{target!r} is a training run: it is evaluated with its own checkpoint and env settings",
+                hint="drop --policy, --model and --kw",
+            )
+        with quiet_loading():
+            summary = evaluate_run(target, split=split, episodes=episodes, out=out)
+        print_summary({f"{target} ({split})": summary})
+        return
     config = RolloutConfig(sampling=SamplingParams(temperature=0.0))
+    policy = policy or "expert"
     summary = run(
         target,
         policy,

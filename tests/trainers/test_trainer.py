@@ -7,8 +7,11 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
+from typer.testing import CliRunner
 
+from agentgym.cli.main import app
 from agentgym.exceptions import ConfigError
+from agentgym.records import load_trajectories
 from agentgym.trainers.checkpoint import latest_checkpoint, load_state
 from agentgym.trainers.config import build_config, read_config
 from agentgym.trainers.evaluate import evaluate_run
@@ -63,6 +66,14 @@ def test_gigpo_run_trains_logs_and_checkpoints(tiny_model_dir, guess_kwargs, tmp
     # agentgym eval RUN_DIR plays the same episodes with the same weights.
     again = evaluate_run(run, split="valid", episodes=2)
     assert again.success_rate == summary.success_rate and again.mean_steps == summary.mean_steps
+    out = tmp_path / "eval.jsonl"
+    args = ["eval", str(run), "--split", "valid", "--episodes", "2", "--out", str(out)]
+    cli = CliRunner().invoke(app, args)
+    assert cli.exit_code == 0, cli.output
+    assert "(valid)" in cli.output and f"{summary.success_rate:.1%}" in cli.output
+    assert len(load_trajectories(out)) == 2
+    cli = CliRunner().invoke(app, ["eval", str(run), "--policy", "expert"])
+    assert cli.exit_code == 1 and "is a training run" in str(cli.exception)
 
 
 @pytest.mark.parametrize("algorithm", ["grpo", "rloo"])
