@@ -2,10 +2,12 @@
 
 The folders environments/, sandboxes/ and trainers/ sit beside agentgym/ in the
 repository but install as agentgym.environments, agentgym.sandboxes and
-agentgym.trainers, so nothing generic lands in site-packages.
+agentgym.trainers, so nothing generic lands in site-packages. Data folders
+(such as environments/swe/data) are namespace packages, so setuptools ships
+their files without warning.
 """
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 ROOTS = {
     "agentgym": "agentgym",
@@ -17,6 +19,6 @@ ROOTS = {
 packages = []
 for name, folder in ROOTS.items():
     packages.append(name)
-    packages += [f"{name}.{sub}" for sub in find_packages(folder)]
+    packages += [f"{name}.{sub}" for sub in find_namespace_packages(folder, exclude=["*__pycache__*"])]
 
 setup(packages=packages, package_dir=ROOTS)
