@@ -13,6 +13,8 @@ from rich.console import Console
 
 import agentgym
 from agentgym.cli.rollout import print_summary
+from agentgym.core import TextEnv
+from agentgym.exceptions import ContractError
 from agentgym.policies import ExpertPolicy, TransformersPolicy
 from agentgym.policies.tiny import tiny_model
 from agentgym.records import TrajectoryWriter
@@ -20,20 +22,27 @@ from agentgym.rollout import EnvFactory, RolloutConfig, RolloutEngine, Summary, 
 from agentgym.testing import rollout_trace
 
 
-def run_tour(out: str | Path, episodes: int = 8) -> dict[str, Summary]:
-    """Roll out both policies on every registered env; write JSONL under ``out``; print a table."""
+def run_tour(out: str | Path, episodes: int = 4) -> dict[str, Summary]:
+    """Roll out both policies on every registered env; write JSONL under ``out``; print a table.
+
+    Games without an expert (Werewolf, the negotiation games) get the model row only.
+    """
     out = Path(out)
     console = Console(stderr=True)
     rows: dict[str, Summary] = {}
-    config = RolloutConfig(num_envs=4, progress=True, sampling={"max_new_tokens": 24, "seed": 0})
+    config = RolloutConfig(
+        num_envs=4, progress=True, prompt={"history": 2}, sampling={"max_new_tokens": 24, "seed": 0}
+    )
     for info in agentgym.list_envs():
         factory = EnvFactory(info.id, seat={"learner": "random", "others": "random"})
         env = factory()
         texts = [str(step[0]) for step in rollout_trace(env, seed=0, max_steps=20)]
         n_tasks = env.unwrapped.splits["test"]
+        expert = _has_expert(env)
         env.close()
         model, tokenizer = tiny_model(texts, seed=0)
-        policies = [ExpertPolicy(), TransformersPolicy(model, tokenizer, name="tiny-untrained")]
+        policies = [ExpertPolicy()] if expert else []
+        policies.append(TransformersPolicy(model, tokenizer, name="tiny-untrained"))
         specs = group_episodes([i % n_tasks for i in range(episodes)], split="test")
         for policy in policies:
             path = out / f"{info.id.split('/')[-1]}.{policy.name}.jsonl"
@@ -42,3 +51,12 @@ def run_tour(out: str | Path, episodes: int = 8) -> dict[str, Summary]:
                 rows[f"{info.id} / {policy.name}"] = engine.run(specs, writer=writer).summary
     print_summary(rows)
     return rows
+
+
+def _has_expert(env: TextEnv) -> bool:
+    env.reset(seed=0)
+    try:
+        env.unwrapped.expert_action()
+    except ContractError:
+        return False
+    return True

@@ -114,7 +114,7 @@ def demo(
 @app.command()
 def tour(
     out: Annotated[str, typer.Option(help="Where trajectories go.")] = "runs/tour",
-    episodes: Annotated[int, typer.Option(min=1, help="Episodes per env and policy.")] = 8,
+    episodes: Annotated[int, typer.Option(min=1, help="Episodes per env and policy.")] = 4,
 ) -> None:
     """Roll out the expert and an untrained model on every environment; print a results table."""
     from agentgym.tour import run_tour

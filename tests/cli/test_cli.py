@@ -100,3 +100,23 @@ def test_a_person_can_play(tmp_path: Path) -> None:
 def test_play_ends_quietly_at_end_of_input() -> None:
     out = agentgym("play", "nim", "--seat", "player_0", stdin="take 1\n")
     assert out.returncode == 0 and "Traceback" not in out.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.bwrap
+@pytest.mark.browser
+def test_tour_plays_every_env(tmp_path: Path) -> None:
+    import shutil
+
+    import agentgym
+    from agentgym.testing import require_backend
+    from agentgym.tour import run_tour
+
+    require_backend(shutil.which("bwrap") is not None, "no bwrap (apt-get install bubblewrap)")
+    require_backend(Path("/usr/bin/chromium").exists(), "no chromium (apt-get install chromium)")
+    rows = run_tour(tmp_path, episodes=1)
+    for info in agentgym.list_envs():
+        assert rows[f"{info.id} / tiny-untrained"].failed == 0
+    experts = {name: s for name, s in rows.items() if name.endswith(" / expert")}
+    assert len(experts) >= 7 and all(s.success_rate == 1.0 for s in experts.values())
+    assert len(list(tmp_path.glob("*.jsonl"))) == len(rows)
