@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from rich.console import Console
 
+from agentgym.exceptions import ConfigError
 from agentgym.trainers.config import build_config, load_yaml
 from agentgym.trainers.evaluate import prompt_config
 
@@ -61,7 +62,7 @@ class DemoConfig(BaseModel):
     train: dict[str, Any] = Field(default_factory=dict, description="As in agentgym train --config.")
 
 
-def run_demo(out_dir: str | Path = "runs/train-demo", *, config: str | Path | None = None) -> Path:
+def run_demo(out_dir: str | Path, *, config: str | Path | None = None) -> Path:
     """Run the whole demo into ``out_dir``; return the path of its HTML report.
 
     Args:
@@ -72,6 +73,8 @@ def run_demo(out_dir: str | Path = "runs/train-demo", *, config: str | Path | No
     from agentgym.trainers.trainer import Trainer
 
     out = Path(out_dir)
+    if out.exists() and any(out.iterdir()):
+        raise ConfigError(f"demo directory {str(out)!r} is not empty", hint="pass another --out or remove it")
     cfg = load_demo_config(config)
     timings: dict[str, float] = {}
     notes = warm_start(cfg, out, timings)

@@ -97,17 +97,19 @@ def serve_model(
 
 @app.command()
 def demo(
-    out: Annotated[str, typer.Option(help="A new (or empty) directory for the models, run and report.")] = (
-        "runs/train-demo"
-    ),
+    out: Annotated[
+        str | None, typer.Option(help="New directory for models, run and report (default: runs/demo-TIME).")
+    ] = None,
     config: Annotated[str | None, typer.Option(help="Demo YAML (default: the ALFWorld demo).")] = None,
 ) -> None:
     """Clone an expert into a tiny model, train it with GiGPO on small ALFWorld tasks; report in HTML."""
+    import time
+
     from agentgym.trainers.cli import quiet_loading
     from agentgym.trainers.demo import run_demo
 
     with quiet_loading():
-        report = run_demo(out, config=config)
+        report = run_demo(out or f"runs/demo-{time.strftime('%Y%m%d-%H%M%S')}", config=config)
     Console(stderr=True).print(f"report: {report}")
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import yaml
 
+from agentgym.exceptions import ConfigError
 from agentgym.trainers.demo import load_demo_config, run_demo
 
 TOY = {
@@ -48,3 +50,9 @@ def test_demo_clones_trains_and_reports(tmp_path) -> None:
 def test_shipped_demo_configs_are_valid() -> None:
     cfg = load_demo_config()
     assert cfg.algorithm == "gigpo" and cfg.demo.expert_episodes > 0
+
+
+def test_a_used_demo_directory_is_refused_before_any_work(tmp_path) -> None:
+    (tmp_path / "old.txt").write_text("x")
+    with pytest.raises(ConfigError, match="is not empty"):
+        run_demo(tmp_path)
