@@ -96,6 +96,24 @@ class Trainer:
         config: the resolved configuration.
         run_dir: where the run lives; must be new or empty unless resuming.
         resume: continue from the run's latest checkpoint.
+
+    Example (one GiGPO iteration of a randomly initialised tiny model on GuessNumber):
+        >>> import tempfile
+        >>> from agentgym.policies.tiny import tiny_model
+        >>> from agentgym.trainers import build_config
+        >>> tmp = tempfile.mkdtemp()
+        >>> model, tokenizer = tiny_model(["guess 8", "Too high. guess 4"], seed=0)
+        >>> model.save_pretrained(f"{tmp}/model"); _ = tokenizer.save_pretrained(f"{tmp}/model")
+        >>> config = build_config(
+        ...     "gigpo",
+        ...     {"env": "guess", "model": {"name_or_path": f"{tmp}/model"}},
+        ...     ["iterations=1", "algo.group_size=2", "algo.groups_per_iteration=2", "eval.episodes=2",
+        ...      "rollout.max_new_tokens=4", "progress=false"],
+        ... )
+        >>> summary = Trainer(config, f"{tmp}/run").run()  # rollouts, GiGPO update, evaluation
+        >>> summary.episodes
+        2
+        >>> import shutil; shutil.rmtree(tmp)
     """
 
     def __init__(self, config: TrainConfig, run_dir: str | Path, *, resume: bool = False) -> None:
