@@ -99,6 +99,22 @@ class Learner:
         weights: load the trained weights from this checkpoint directory
             instead of ``model.name_or_path`` (resuming); the reference is
             always ``model.name_or_path``.
+
+    Example (behaviour cloning a tiny model on GuessNumber's expert):
+        >>> import shutil, tempfile
+        >>> from agentgym.policies.tiny import tiny_model
+        >>> from agentgym.prompting import PromptConfig
+        >>> from agentgym.trainers.config import ModelSettings, OptimSettings
+        >>> from agentgym.trainers import sft
+        >>> experts = sft.expert_trajectories("guess", 4)
+        >>> model, tokenizer = tiny_model(sft.corpus(experts, PromptConfig()), seed=0)
+        >>> tmp = tempfile.mkdtemp(); model.save_pretrained(tmp); _ = tokenizer.save_pretrained(tmp)
+        >>> learner = Learner(ModelSettings(name_or_path=tmp), OptimSettings(lr=3e-3), reference=False)
+        >>> samples = sft.demonstration_samples(experts, learner.tokenizer, PromptConfig())
+        >>> nll = sft.behaviour_clone(learner, samples, epochs=3)
+        >>> nll[-1] < nll[0]
+        True
+        >>> shutil.rmtree(tmp)
     """
 
     def __init__(
