@@ -21,7 +21,7 @@ from agentgym.core import TextEnv, check_info
 from agentgym.episode import EpisodeMixin, ResetOptions
 from agentgym.exceptions import ConfigError, ContractError
 from agentgym.policies.base import Policy, Query, SamplingParams
-from agentgym.prompting import HistoryItem, PromptConfig, parse_action, render_messages
+from agentgym.prompting import HistoryItem, PromptConfig, offered_tools, parse_action, render_messages
 from agentgym.spaces import UnicodeText
 
 
@@ -170,7 +170,7 @@ class PolicyPlayer:
                 info.get("admissible_actions"),
                 self.prompt,
             )
-        query = Query(observation, info, messages, len(self.history))
+        query = Query(observation, info, messages, len(self.history), offered_tools(None, self.prompt))
         gen = self.policy.generate([query], self.sampling)[0]
         self.history.append(HistoryItem(observation, gen.text))
         if gen.action is not None:

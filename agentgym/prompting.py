@@ -119,6 +119,22 @@ def render_messages(
 _TAG = re.compile(r"<action>(.*?)</action>", re.DOTALL | re.IGNORECASE)
 
 
+def offered_tools(
+    env_tools: Sequence[dict[str, Any]] | None, config: PromptConfig
+) -> list[dict[str, Any]] | None:
+    """The tool schemas offered to a model: the env's own, else in ``tool`` format the ``act`` tool.
+
+    Example:
+        >>> [t["function"]["name"] for t in offered_tools(None, PromptConfig(action_format="tool"))]
+        ['act']
+        >>> offered_tools(None, PromptConfig()) is None
+        True
+    """
+    if env_tools:
+        return list(env_tools)
+    return [ACT_TOOL] if config.action_format == "tool" else None
+
+
 def parse_action(
     reply: str,
     action_format: ActionFormat = "tags",

@@ -154,3 +154,27 @@ def _has(module: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(module) is not None
+
+
+def test_tool_format_offers_the_act_tool_and_parses_its_calls() -> None:
+    class ToolCaller:
+        name, wants_messages, wants_expert = "tool-caller", True, True
+
+        def __init__(self) -> None:
+            self.tools: list = []
+
+        def generate(self, queries, sampling) -> list[Generation]:
+            self.tools += [q.tools for q in queries]
+            return [Generation(text="", tool_calls=[self.call(q.info["expert_action"])]) for q in queries]
+
+        @staticmethod
+        def call(action: str) -> dict:
+            return {"function": {"name": "act", "arguments": json.dumps({"action": action})}}
+
+    policy = ToolCaller()
+    result = run("guess", policy, group_episodes(range(2), split="test"), prompt={"action_format": "tool"})
+    assert result.summary.success_rate == 1.0
+    assert {tuple(tool["function"]["name"] for tool in t) for t in policy.tools} == {("act",)}
+    policy.tools = []
+    run("guess", policy, group_episodes(range(1)))  # the default tags format offers no tools
+    assert policy.tools and all(t is None for t in policy.tools)

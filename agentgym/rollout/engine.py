@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agentgym.exceptions import AgentGymError, ConfigError
 from agentgym.policies.base import Generation, Policy, Query, SamplingParams
-from agentgym.prompting import HistoryItem, PromptConfig, parse_action, render_messages
+from agentgym.prompting import HistoryItem, PromptConfig, offered_tools, parse_action, render_messages
 from agentgym.records import Step, Trajectory, TrajectoryWriter, trusted
 from agentgym.registry import load_entry_point, resolve
 from agentgym.rollout.summary import Summary, summarize
@@ -226,6 +226,7 @@ class RolloutEngine:
     def _generate(self, lives: list[_Live]) -> list[Generation]:
         queries = []
         prompt = self.config.prompt
+        tools = offered_tools(self._tools, prompt)
         for live in lives:
             messages = []
             if self.policy.wants_messages:
@@ -237,7 +238,7 @@ class RolloutEngine:
                     prompt,
                 )
             queries.append(
-                Query(live.observation, live.info, messages, len(live.trajectory.steps), self._tools)
+                Query(live.observation, live.info, messages, len(live.trajectory.steps), tools)
             )
         generations = self.policy.generate(queries, self.config.sampling)
         if len(generations) != len(queries):
