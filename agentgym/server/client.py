@@ -34,7 +34,7 @@ class RemoteEnv(TextEnv):
             "POST", "/sessions", m.CreateSession(env_id=env_id, kwargs=kwargs), m.SessionCreated
         )
         self.session_id = created.session_id
-        self.spec_wire = spec = created.spec
+        spec = created.spec
         super().__init__(
             max_steps=spec.max_steps,
             max_action_length=spec.max_action_length,
