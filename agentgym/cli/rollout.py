@@ -74,7 +74,7 @@ def evaluate(
     policy: Annotated[str | None, typer.Option(help=POLICY_HELP + " Default: expert.")] = None,
     episodes: Annotated[int, typer.Option(min=1, help="Tasks to evaluate on.")] = 50,
     split: Annotated[str, typer.Option(help="train, valid or test.")] = "test",
-    seed: Annotated[int, typer.Option(help="Seed of the first episode.")] = 0,
+    seed: Annotated[int | None, typer.Option(help="Seed of the first episode (default 0).")] = None,
     out: Annotated[Path | None, typer.Option(help="JSONL file for the trajectories.")] = None,
     model: Annotated[str | None, typer.Option(help="Model name for openai: policies.")] = None,
     kw: Annotated[list[str] | None, typer.Option(help="Env constructor argument KEY=VALUE.")] = None,
@@ -91,10 +91,11 @@ def evaluate(
         from agentgym.trainers.cli import quiet_loading
         from agentgym.trainers.evaluate import evaluate_run
 
-        if policy is not None or model is not None or kw:
+        if policy is not None or model is not None or kw or seed is not None:
             raise ConfigError(
-                f"{target!r} is a training run: it is evaluated with its own checkpoint and env settings",
-                hint="drop --policy, --model and --kw",
+                f"{target!r} is a training run: it is evaluated with its own checkpoint, env settings "
+                "and evaluation seeds",
+                hint="drop --policy, --model, --kw and --seed",
             )
         with quiet_loading():
             summary = evaluate_run(target, split=split, episodes=episodes, out=out)
@@ -109,7 +110,7 @@ def evaluate(
         episodes=episodes,
         out=out,
         split=split,
-        seed=seed,
+        seed=seed or 0,
         model=model,
         kw=kw,
         seat=seat,
