@@ -140,7 +140,7 @@ def warm_start(cfg: DemoConfig, out: Path, timings: dict[str, float]) -> dict[st
 @contextlib.contextmanager
 def _step(timings: dict[str, float], name: str) -> Iterator[None]:
     """Time one step of the demo and say when it starts and ends (the slow ones print nothing else)."""
-    console = Console(stderr=True)
+    console = Console(stderr=True, log_path=False)
     console.log(f"{name} ...")
     started = time.perf_counter()
     yield
