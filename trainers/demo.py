@@ -69,7 +69,8 @@ def run_demo(out_dir: str | Path, *, config: str | Path | None = None) -> Path:
         out_dir: a new (or empty) directory for the models, the run and the report.
         config: a demo YAML file; default ``configs/demo_alfworld.yaml``.
     """
-    from agentgym.trainers.report import write_report
+    from agentgym.trainers.report import success_change, write_report
+    from agentgym.trainers.runlog import METRICS, read_jsonl
     from agentgym.trainers.trainer import Trainer
 
     out = Path(out_dir)
@@ -81,6 +82,9 @@ def run_demo(out_dir: str | Path, *, config: str | Path | None = None) -> Path:
     train_config = build_config(cfg.algorithm, cfg.train, train_layer(cfg, out / "bc-model"))
     with _step(timings, f"{cfg.algorithm} training"):
         Trainer(train_config, out / "run").run()
+    evals = [r for r in read_jsonl(out / "run" / METRICS) if r["kind"] == "eval"]
+    if evals:
+        Console(stderr=True, log_path=False).log(f"{evals[0]['split']} success: {success_change(evals)}")
     notes.update({f"time: {k}": f"{v:.0f} s" for k, v in timings.items()})
     return write_report(out / "run", out / "report.html", notes=notes)
 

@@ -78,6 +78,21 @@ def write_report(
     return path
 
 
+def success_change(evals: list[dict[str, Any]]) -> str:
+    """The held-out success of the first and last evaluation records of a run.
+
+    Example:
+        >>> first = {"success_rate": 0.25, "iteration": 0, "episodes": 64}
+        >>> success_change([first, {**first, "success_rate": 0.5, "iteration": 40}])
+        '25.0% at iteration 0 → 50.0% at iteration 40 (64 episodes)'
+    """
+    first, last = evals[0], evals[-1]
+    return (
+        f"{first['success_rate']:.1%} at iteration {first['iteration']} → "
+        f"{last['success_rate']:.1%} at iteration {last['iteration']} ({last['episodes']} episodes)"
+    )
+
+
 def _summary(
     config: Any, train: list[dict[str, Any]], evals: list[dict[str, Any]], notes: dict[str, str]
 ) -> str:
@@ -89,11 +104,7 @@ def _summary(
         "env steps trained on": f"{train[-1]['env_steps_total']:,}" if train else "0",
     }
     if evals:
-        first, last = evals[0], evals[-1]
-        rows[f"{first['split']} success"] = (
-            f"{first['success_rate']:.1%} at iteration {first['iteration']} → "
-            f"{last['success_rate']:.1%} at iteration {last['iteration']} ({last['episodes']} episodes)"
-        )
+        rows[f"{evals[0]['split']} success"] = success_change(evals)
     algo = config.algo.model_dump()
     rows["algo"] = ", ".join(f"{k}={v}" for k, v in algo.items())
     rows["optim"] = ", ".join(f"{k}={v}" for k, v in config.optim.model_dump().items())
