@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import gymnasium.envs.registration as gym_registration
 import pytest
 import torch
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
+from agentgym import registry
 from agentgym.cli.main import app
+from agentgym.environments.guess.env import GuessNumberEnv
 from agentgym.exceptions import ConfigError
 from agentgym.records import load_trajectories
 from agentgym.trainers.checkpoint import latest_checkpoint, load_state
@@ -124,3 +127,33 @@ def test_a_torn_last_log_line_is_dropped(tmp_path) -> None:
     (tmp_path / "metrics.jsonl").write_text('{"kind": "train", "iteration": 1}\n{"kind": "tr')
     RunLog(tmp_path, resume_from=1).close()
     assert read_jsonl(tmp_path / "metrics.jsonl") == [{"kind": "train", "iteration": 1}]
+
+
+class CrashOnEvenGuess(GuessNumberEnv):
+    """GuessNumber whose simulator dies at the first step of every even target."""
+
+    def _step(self, action: str):
+        if self.game.target % 2 == 0:
+            raise RuntimeError("simulator crashed")
+        return super()._step(action)
+
+
+def test_crashed_episodes_are_counted_and_kept_out_of_training(
+    monkeypatch, tiny_model_dir, guess_kwargs, tmp_path
+) -> None:
+    monkeypatch.setattr(registry, "_ENVS", dict(registry._ENVS))
+    monkeypatch.setattr(registry, "_ALIASES", dict(registry._ALIASES))
+    monkeypatch.setattr(gym_registration, "registry", dict(gym_registration.registry))
+    registry.register("agentgym/CrashyGuess-v0", f"{__name__}:CrashOnEvenGuess", description="test env")
+    model = {"name_or_path": str(tiny_model_dir)}
+    base = {"env": "agentgym/CrashyGuess-v0", "env_kwargs": guess_kwargs, "model": model}
+    sets = [*SMALL, "algo.groups_per_iteration=4", "eval.every=0"]
+    run = tmp_path / "run"
+    Trainer(build_config("gigpo", base, sets), run).run()  # 8 of the 9 train targets: both parities
+
+    train = [r for r in read_jsonl(run / "metrics.jsonl") if r["kind"] == "train"]
+    failed = sum(r["failed"] for r in train)
+    assert failed > 0 and failed % 3 == 0  # whole groups: every copy of an even target crashed
+    assert any(r["grad_norm"] > 0 for r in train)  # the other groups trained
+    sampled = read_jsonl(run / "samples.jsonl")
+    assert sampled and all(s["outcome"] != "failed" for s in sampled)
