@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import gymnasium.envs.registration as gym_registration
 import pytest
 from typer.testing import CliRunner
 
@@ -23,11 +22,8 @@ class NoStateKeyEnv(GuessNumberEnv):
 
 
 @pytest.fixture
-def no_state_key_env(monkeypatch: pytest.MonkeyPatch) -> str:
-    """Registered for this test only: the registries are copies, restored afterwards."""
-    monkeypatch.setattr(registry, "_ENVS", dict(registry._ENVS))
-    monkeypatch.setattr(registry, "_ALIASES", dict(registry._ALIASES))
-    monkeypatch.setattr(gym_registration, "registry", dict(gym_registration.registry))
+def no_state_key_env(scratch_registry: None) -> str:
+    """Registered for this test only."""
     registry.register(
         "agentgym/NoStateKey-v0",
         f"{__name__}:NoStateKeyEnv",

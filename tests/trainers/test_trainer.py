@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import gymnasium.envs.registration as gym_registration
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -139,11 +138,8 @@ class CrashOnEvenGuess(GuessNumberEnv):
 
 
 def test_crashed_episodes_are_counted_and_kept_out_of_training(
-    monkeypatch, tiny_model_dir, guess_kwargs, tmp_path
+    scratch_registry, tiny_model_dir, guess_kwargs, tmp_path
 ) -> None:
-    monkeypatch.setattr(registry, "_ENVS", dict(registry._ENVS))
-    monkeypatch.setattr(registry, "_ALIASES", dict(registry._ALIASES))
-    monkeypatch.setattr(gym_registration, "registry", dict(gym_registration.registry))
     registry.register("agentgym/CrashyGuess-v0", f"{__name__}:CrashOnEvenGuess", description="test env")
     model = {"name_or_path": str(tiny_model_dir)}
     base = {"env": "agentgym/CrashyGuess-v0", "env_kwargs": guess_kwargs, "model": model}
