@@ -9,8 +9,9 @@ For float32 and bfloat16 weights:
    every row runs to length), against ``model.generate`` on the same prompts in
    the same process.
 
-The model is Qwen2-0.5B-shaped (``--model-size 0.5b``, 494M parameters) or a
-small one for a CPU check (``--model-size small``), built from a config.
+The model is built from a config by ``train_throughput.random_qwen2``:
+Qwen2-0.5B-shaped (``--model-size 0.5b``, 494M parameters) or the tiny one for
+a CPU check (``--model-size tiny``).
 
     python benchmarks/policy_logprobs.py --device cuda
 """
@@ -22,35 +23,10 @@ import time
 
 import torch
 import transformers
+from train_throughput import SIZES, random_qwen2
 
 from agentgym.policies.base import SamplingParams
 from agentgym.policies.hf import TransformersPolicy
-from agentgym.policies.tiny import train_tokenizer
-
-SHAPES = {  # hidden size, MLP size, layers, attention heads
-    "0.5b": (896, 4864, 24, 14),
-    "small": (64, 128, 2, 4),
-}
-
-
-def build(size: str, tokenizer) -> transformers.Qwen2ForCausalLM:
-    hidden, mlp, layers, heads = SHAPES[size]
-    config = transformers.Qwen2Config(
-        hidden_size=hidden,
-        intermediate_size=mlp,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        num_key_value_heads=2,
-        vocab_size=151936,
-        rope_theta=1e6,
-        max_position_embeddings=4096,
-        tie_word_embeddings=True,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=None,
-    )
-    torch.manual_seed(0)
-    return transformers.Qwen2ForCausalLM(config)
 
 
 def sync(device: str) -> None:
@@ -108,14 +84,12 @@ def generation_speed(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda", help="cuda or cpu.")
-    parser.add_argument("--model-size", choices=sorted(SHAPES), default="0.5b")
+    parser.add_argument("--model-size", choices=sorted(SIZES), default="0.5b")
     parser.add_argument("--prompts", type=int, default=64, help="Prompts in the generation batch.")
     parser.add_argument("--new-tokens", type=int, default=128, help="Tokens generated per prompt.")
     args = parser.parse_args()
 
-    text = ["go to the kitchen and take the apple", "guess 12 is too high"]
-    tokenizer = train_tokenizer(text, vocab_size=300)
-    base = build(args.model_size, tokenizer)
+    base, tokenizer = random_qwen2(args.model_size)
     name = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "cpu"
     print(f"device {name}, torch {torch.__version__}, transformers {transformers.__version__}")
     g = torch.Generator().manual_seed(1)

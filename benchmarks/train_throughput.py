@@ -31,6 +31,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -80,8 +81,8 @@ def cpu_name() -> str:
     return f"{model}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
 
 
-def build(size: str, path: Path) -> int:
-    """Save a randomly initialised model of ``size`` and a tokenizer under ``path``; its parameter count."""
+def random_qwen2(size: str) -> tuple[transformers.Qwen2ForCausalLM, Any]:
+    """A randomly initialised Qwen2-shaped model of ``size`` (seed 0) and a small trained tokenizer."""
     tok = train_tokenizer(["go to the kitchen and take the apple", "guess 12 is too high"], vocab_size=300)
     config = transformers.Qwen2Config(
         **SIZES[size],
@@ -94,6 +95,12 @@ def build(size: str, path: Path) -> int:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         model = transformers.Qwen2ForCausalLM(config)
+    return model, tok
+
+
+def build(size: str, path: Path) -> int:
+    """Save a randomly initialised model of ``size`` and a tokenizer under ``path``; its parameter count."""
+    model, tok = random_qwen2(size)
     model.save_pretrained(path)
     tok.save_pretrained(path)
     return sum(p.numel() for p in model.parameters())
