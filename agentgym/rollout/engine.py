@@ -226,7 +226,6 @@ class RolloutEngine:
     def _generate(self, lives: list[_Live]) -> list[Generation]:
         queries = []
         prompt = self.config.prompt
-        tools = offered_tools(self._tools, prompt)
         for live in lives:
             messages = []
             if self.policy.wants_messages:
@@ -238,7 +237,7 @@ class RolloutEngine:
                     prompt,
                 )
             queries.append(
-                Query(live.observation, live.info, messages, len(live.trajectory.steps), tools)
+                Query(live.observation, live.info, messages, len(live.trajectory.steps), self._tools)
             )
         generations = self.policy.generate(queries, self.config.sampling)
         if len(generations) != len(queries):
@@ -318,18 +317,19 @@ class RolloutEngine:
         return results
 
     def _describe_env(self) -> None:
-        """Read the env's data version and tool schemas once (they do not change)."""
+        """Read the env's data version and the tools offered to the model once (they do not change)."""
         if self._data_version:
             return
         if self.factory.server_url:
             env = self.factory()
             try:
-                self._data_version, self._tools = env.data_version, env.tools
+                self._data_version, env_tools = env.data_version, env.tools
             finally:
                 env.close()
         else:
             cls = load_entry_point(resolve(self.env_id).entry_point)
-            self._data_version, self._tools = cls.data_version, getattr(cls, "tools", None)
+            self._data_version, env_tools = cls.data_version, getattr(cls, "tools", None)
+        self._tools = offered_tools(env_tools, self.config.prompt)
 
 
 class _progress:
