@@ -171,8 +171,11 @@ class SessionStore:
             self.closing.add(session)
         with contextlib.suppress(Exception):
             session.env.unwrapped.abort()
-        running.add_done_callback(lambda _: self._close_env(session))
-        wait([running], timeout=self.abort_grace_s)
+        done, _ = wait([running], timeout=self.abort_grace_s)
+        if done:  # closed here, not in a done callback: wait() returns before callbacks run
+            self._close_env(session)
+        else:
+            running.add_done_callback(lambda _: self._close_env(session))
 
     def _close_env(self, session: Session) -> None:
         with self.lock:
