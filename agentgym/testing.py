@@ -253,8 +253,12 @@ def aec_trace(
 
 
 @contextlib.contextmanager
-def serve_in_thread(app: Any, port: int) -> Iterator[str]:
-    """Run an ASGI app with uvicorn on 127.0.0.1:``port`` in a thread; yield its URL."""
+def serve_in_thread(app: Any, port: int = 0) -> Iterator[str]:
+    """Run an ASGI app with uvicorn on 127.0.0.1:``port`` in a thread; yield its URL.
+
+    ``port=0`` binds a free port chosen by the kernel at bind time (no window in
+    which another process can take a port picked in advance) and yields it.
+    """
     import uvicorn
 
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -265,6 +269,7 @@ def serve_in_thread(app: Any, port: int) -> Iterator[str]:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError(f"uvicorn did not start on 127.0.0.1:{port}")
         time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -288,14 +293,9 @@ def wait_for_server(url: str, timeout_s: float = 60.0) -> None:
 
 def check_server_roundtrip(env_id: str, *, seed: int = 0, max_steps: int = 30, **kwargs: Any) -> None:
     """The env served over HTTP on loopback behaves exactly as the local env."""
-    import socket
-
     from agentgym.server import RemoteEnv, create_app
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with serve_in_thread(create_app([env_id], allow_kwargs=list(kwargs)), port) as url:
+    with serve_in_thread(create_app([env_id], allow_kwargs=list(kwargs))) as url:
         remote = RemoteEnv(url, env_id, **kwargs)
         try:
             served = rollout_trace(remote, seed, max_steps)

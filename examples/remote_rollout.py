@@ -10,7 +10,6 @@ drives one `RemoteEnv` by hand, steps several sessions in one message with
 from __future__ import annotations
 
 import argparse
-import socket
 
 from agentgym.policies import RandomPolicy
 from agentgym.rollout import EnvFactory, RolloutConfig, RolloutEngine, group_episodes
@@ -25,13 +24,7 @@ def main() -> None:
     parser.add_argument("--env", default="guess")
     parser.add_argument("--port", type=int, default=0, help="0: any free port on 127.0.0.1.")
     args = parser.parse_args()
-    port = args.port
-    if port == 0:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-
-    with serve_in_thread(create_app([args.env]), port) as url:
+    with serve_in_thread(create_app([args.env]), args.port) as url:
         env = RemoteEnv(url, args.env)  # the WebSocket when the server offers it
         obs, info = env.reset(seed=0, options={"split": "test", "task_id": 0})
         print(f"remote {env.env_id} over {'websocket' if env.ws else 'http'}: {obs[:120]}")
