@@ -9,18 +9,21 @@ a frozen copy of the learner, or any agentgym policy.
 
 from __future__ import annotations
 
+import functools
+import json
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from gymnasium.utils import seeding
 from pettingzoo import AECEnv
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from agentgym.core import TextEnv, check_info
 from agentgym.episode import EpisodeMixin, ResetOptions, check_seed, dumps_sharing, loads_sharing
 from agentgym.exceptions import ConfigError, ContractError
-from agentgym.policies.base import Policy, Query, SamplingParams
+from agentgym.policies.base import Policy, Query, SamplingParams, stable_seed
 from agentgym.prompting import HistoryItem, PromptConfig, offered_tools, parse_action, render_messages
 from agentgym.spaces import UnicodeText
 
@@ -48,6 +51,21 @@ class AECResetOptions(ResetOptions):
     def model_post_init(self, context: Any) -> None:
         if self.model_extra:
             warnings.warn(f"ignored unknown reset options {sorted(self.model_extra)}", stacklevel=4)
+
+
+class SeatResetOptions(ResetOptions):
+    """Reset options of a seat: the episode's own seat and players, over the wrapper's.
+
+    A league trainer sends each episode's opponents this way, so the choice travels with
+    the episode to whichever worker (thread, subprocess, Ray actor) plays it.
+    """
+
+    learner: str | None = Field(None, description="The learner's seat this episode (or 'random').")
+    others: str | dict[str, str] | None = Field(
+        None,
+        description="This episode's player of the other seats, one for all or by seat: a bot name, "
+        "'random' or 'hf:DIR'.",
+    )
 
 
 _AEC_STATE = (
@@ -175,7 +193,9 @@ class Player(Protocol):
 class PolicyPlayer:
     """Any agentgym policy as a player, prompted with the seat's history.
 
-    Use a frozen copy of the learner's model for self-play.
+    Use a frozen copy of the learner's model for self-play. After ``reset(seed)``
+    each reply samples from its own stream, a function of the seed and the turn, so
+    an episode replays the same however many other episodes the policy served.
     """
 
     def __init__(
@@ -188,9 +208,11 @@ class PolicyPlayer:
         self.prompt = prompt or PromptConfig()
         self.sampling = sampling or SamplingParams()
         self.history: list[HistoryItem] = []
+        self.seed: int | None = None
 
     def reset(self, seed: int | None = None) -> None:
         self.history = []
+        self.seed = seed
 
     def act(self, observation: str, info: dict[str, Any]) -> str:
         messages = []
@@ -202,7 +224,9 @@ class PolicyPlayer:
                 info.get("admissible_actions"),
                 self.prompt,
             )
-        query = Query(observation, info, messages, len(self.history), offered_tools(None, self.prompt))
+        turn = len(self.history)
+        seed = None if self.seed is None else stable_seed(self.seed, turn)
+        query = Query(observation, info, messages, turn, offered_tools(None, self.prompt), seed)
         gen = self.policy.generate([query], self.sampling)[0]
         self.history.append(HistoryItem(observation, gen.text))
         if gen.action is not None:
@@ -247,10 +271,14 @@ class SeatEnv(TextEnv):
     """One seat of a :class:`TextAECEnv` as a single-agent :class:`TextEnv`.
 
     The learner's reward is what the game paid it since its last action; the
-    episode ends when the learner is done. ``info["seat"]`` names its seat. When
+    episode ends when the learner is done. ``info["seat"]`` names its seat and
+    ``info["returns"]`` holds every seat's return so far; reset options
+    (:class:`SeatResetOptions`) may choose the episode's seat and players. When
     the game ends before the learner's first turn, its first step ignores the
     action and ends the episode with the final observation and reward.
     """
+
+    options_model = SeatResetOptions
 
     def __init__(
         self,
@@ -258,6 +286,7 @@ class SeatEnv(TextEnv):
         learner: str = "random",
         others: PlayerSpec | Mapping[str, PlayerSpec] = "random",
         max_steps: int = 1000,
+        expert: str | None = None,
     ) -> None:
         super().__init__(
             max_steps=max_steps,
@@ -268,35 +297,48 @@ class SeatEnv(TextEnv):
             raise ConfigError(
                 f"learner {learner!r} is not a seat of this game; seats: {game.possible_agents}"
             )
+        if expert is not None and expert not in game.bots:
+            raise ConfigError(f"expert {expert!r} is not a bot of this game; its bots: {sorted(game.bots)}")
         self.game = game
         self.learner_choice = learner
         self.others = others
+        self.expert = expert
         self.splits = game.splits
         self.data_version = game.data_version
         self.seat = game.possible_agents[0]
         self.players: dict[str, Player] = {}
+        self.returns: dict[str, float] = {}
+        """Every seat's return so far this episode (``info["returns"]``)."""
         self._bots_only = True
         """Every other seat is a built-in bot or a random player (native snapshots)."""
 
     def _reset(self, task_id: int, options: ResetOptions) -> tuple[str, dict[str, Any]]:
+        assert isinstance(options, SeatResetOptions)
         game = self.game
+        learner = options.learner or self.learner_choice
+        if learner != "random" and learner not in game.possible_agents:
+            raise ConfigError(
+                f"learner {learner!r} is not a seat of this game; seats: {game.possible_agents}"
+            )
+        others = self.others if options.others is None else options.others
         seed = int(self.np_random.integers(2**31))
         game.reset(seed=seed, options={"split": options.split, "task_id": options.task_id})
         agents = list(game.possible_agents)
-        self.seat = (
-            agents[int(self.np_random.integers(len(agents)))]
-            if self.learner_choice == "random"
-            else self.learner_choice
-        )
+        self.seat = agents[int(self.np_random.integers(len(agents)))] if learner == "random" else learner
         self.players = {}
+        self.returns = {agent: 0.0 for agent in agents}
         self._bots_only = True
         for agent in agents:
             if agent == self.seat:
                 continue
-            spec = self.others.get(agent, "random") if isinstance(self.others, Mapping) else self.others
-            self._bots_only &= isinstance(spec, str)
+            spec = others.get(agent, "random") if isinstance(others, Mapping) else others
+            self._bots_only &= isinstance(spec, str) and (spec == "random" or spec in game.bots)
             player = self._make_player(spec, agent, int(self.np_random.integers(2**31)))
             self.players[agent] = player
+        if self.expert is not None:  # the learner's own seat, played only by expert_action()
+            self.players[self.seat] = self._make_player(
+                self.expert, self.seat, int(self.np_random.integers(2**31))
+            )
         self._advance()
         return str(game.observe(self.seat)), self._info()
 
@@ -312,11 +354,13 @@ class SeatEnv(TextEnv):
         """
         if not self._bots_only:
             raise NotImplementedError
-        return self.game.snapshot(), self.seat, dumps_sharing(self.players, {"game": self.game})
+        players = dumps_sharing(self.players, {"game": self.game})
+        return self.game.snapshot(), self.seat, players, dict(self.returns)
 
     def _set_state(self, state: Any) -> None:
-        game, self.seat, players = state
+        game, self.seat, players, returns = state
         self.game.restore(game)
+        self.returns = dict(returns)
         self.players = loads_sharing(players, {"game": self.game})
 
     def _step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
@@ -324,7 +368,7 @@ class SeatEnv(TextEnv):
         seat_done = game.terminations.get(self.seat, True) or game.truncations.get(self.seat)
         invalid = False
         if not seat_done and game.agent_selection == self.seat:
-            game.step(action)
+            self._play(action)
             # The learner's own action decides invalid_action, not the moves that follow it.
             invalid = bool((game.infos.get(self.seat) or {}).get("invalid_action", False))
             self._advance()
@@ -348,11 +392,18 @@ class SeatEnv(TextEnv):
                 game.step(None)
                 continue
             player = self.players[agent]
-            game.step(player.act(game.observe(agent), game.infos[agent]))
+            self._play(player.act(game.observe(agent), game.infos[agent]))
+
+    def _play(self, action: str) -> None:
+        """One move of the game, its rewards added to the seats' returns."""
+        self.game.step(action)
+        for agent, reward in self.game.rewards.items():
+            self.returns[agent] = self.returns.get(agent, 0.0) + float(reward)
 
     def _info(self) -> dict[str, Any]:
         info = dict(self.game.infos.get(self.seat) or self._last_known_info())
         info["seat"] = self.seat
+        info["returns"] = dict(self.returns)
         return info
 
     def _last_known_info(self) -> dict[str, Any]:
@@ -363,9 +414,14 @@ class SeatEnv(TextEnv):
         if isinstance(spec, str):
             if spec == "random":
                 return RandomPlayer(self.game, agent, seed)
+            if spec.startswith("hf:"):
+                player = saved_player(spec.removeprefix("hf:"))
+                player.reset(seed)
+                return player
             if spec not in self.game.bots:
                 raise ConfigError(
-                    f"unknown player {spec!r}; this game's bots: {sorted(self.game.bots)} or 'random'"
+                    f"unknown player {spec!r}; this game's bots: {sorted(self.game.bots)} or 'random' "
+                    "(or 'hf:DIR', a saved model)"
                 )
             return self.game.bots[spec](self.game, agent, seed)
         if isinstance(spec, Policy):
@@ -379,10 +435,42 @@ class SeatEnv(TextEnv):
         raise ConfigError(f"{spec!r} is not a player: give a bot name, a policy or a callable")
 
     def expert_action(self) -> str:
+        """The ``expert`` bot's action in the learner's seat, or else the game's own expert's."""
+        if self.expert is not None:
+            game = self.game
+            return self.players[self.seat].act(game.observe(self.seat), game.infos[self.seat])
         expert = getattr(self.game, "expert_action", None)
         if expert is None:
-            raise ContractError(f"{type(self.game).__name__} has no expert policy")
+            raise ContractError(f"{type(self.game).__name__} has no expert policy; give seat(expert=BOT)")
         return expert(self.seat)
+
+
+PLAYER_SETTINGS = "player.json"
+"""In a saved model's directory: the prompt and sampling it plays a seat with (optional)."""
+
+
+def saved_player(path: str | Path) -> PolicyPlayer:
+    """A player of the model saved in ``path`` (``save_pretrained``), as its ``player.json`` says.
+
+    The model loads once per process and path; each call makes a fresh player (its own
+    history) around it. ``player.json`` holds ``{"prompt": PromptConfig, "sampling":
+    SamplingParams}`` fields; without it the defaults apply. Seat players name it ``hf:DIR``.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise ConfigError(f"saved player {str(path)!r} is not a directory of a saved model")
+    settings_file = path / PLAYER_SETTINGS
+    settings = json.loads(settings_file.read_text(encoding="utf-8")) if settings_file.is_file() else {}
+    prompt = PromptConfig.model_validate(settings.get("prompt", {}))
+    sampling = SamplingParams.model_validate(settings.get("sampling", {}))
+    return PolicyPlayer(_saved_policy(str(path.resolve())), prompt, sampling)
+
+
+@functools.lru_cache(maxsize=16)
+def _saved_policy(path: str) -> Policy:
+    from agentgym.policies.hf import TransformersPolicy
+
+    return TransformersPolicy(path, name=f"hf:{path}")
 
 
 class _CallablePlayer:
@@ -398,6 +486,7 @@ def seat(
     learner: str = "random",
     others: PlayerSpec | Mapping[str, PlayerSpec] = "random",
     max_steps: int = 1000,
+    expert: str | None = None,
 ) -> SeatEnv:
     """Turn one seat of a multi-agent game into a single-agent ``TextEnv``.
 
@@ -405,10 +494,13 @@ def seat(
         game: the AEC game (e.g. ``agentgym.make("nim")``).
         learner: the learner's seat, or ``"random"`` for a random seat each episode.
         others: the other seats' players, one for all or a dict by seat. A player
-            is a bot name from ``game.bots``, ``"random"``, an agentgym policy
+            is a bot name from ``game.bots``, ``"random"``, ``"hf:DIR"`` (a saved
+            model, see :func:`saved_player`), an agentgym policy
             (e.g. a frozen copy of the learner), an object with ``act(obs, info)``
             or a callable ``(obs, info) -> action``.
         max_steps: the learner's step limit.
+        expert: a bot of the game that answers ``expert_action()`` for the learner's seat
+            (demonstrations for behaviour cloning from the rule bots).
 
     Example:
         >>> import agentgym
@@ -417,7 +509,7 @@ def seat(
         >>> info["seat"]
         'player_0'
     """
-    return SeatEnv(game, learner, others, max_steps)
+    return SeatEnv(game, learner, others, max_steps, expert)
 
 
 __all__: Sequence[str] = [
@@ -425,6 +517,8 @@ __all__: Sequence[str] = [
     "PolicyPlayer",
     "RandomPlayer",
     "SeatEnv",
+    "SeatResetOptions",
     "TextAECEnv",
+    "saved_player",
     "seat",
 ]

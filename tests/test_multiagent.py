@@ -182,3 +182,58 @@ def test_a_seat_restored_into_a_fresh_seat_plays_on_exactly(env_id: str, bot: st
             fresh.unwrapped.restore(snaps[i])
             replayed = [json.dumps(fresh.step(a), sort_keys=True) for a in actions[i:]]
             assert replayed == trace[i:], f"{env_id}: the seat restored at step {i} went another way"
+
+
+def test_reset_options_choose_an_episodes_seat_and_players() -> None:
+    env = agentgym.seat(agentgym.make("nim"), learner="player_0", others="random")
+    _, info = env.reset(seed=0, options={"task_id": 0, "learner": "player_1", "others": "optimal"})
+    assert info["seat"] == "player_1" and type(env.players["player_0"]).__name__ != "RandomPlayer"
+    _, info = env.reset(seed=0, options={"task_id": 0})  # the wrapper's own choice again
+    assert info["seat"] == "player_0" and type(env.players["player_1"]).__name__ == "RandomPlayer"
+    with pytest.raises(agentgym.ConfigError, match=r"^learner 'player_9' is not a seat of this game"):
+        env.reset(seed=0, options={"learner": "player_9"})
+
+
+def test_every_seats_return_is_in_the_info() -> None:
+    env = agentgym.seat(agentgym.make("nim"), learner="player_0", others="optimal")
+    _, info = env.reset(seed=0, options={"task_id": 3})
+    assert info["returns"] == {"player_0": 0.0, "player_1": 0.0}
+    done = False
+    while not done:
+        _, _, terminated, truncated, info = env.step("take 1")
+        done = terminated or truncated
+    assert info["returns"] == {"player_0": -1.0, "player_1": 1.0}
+
+
+def test_an_expert_bot_plays_the_learners_seat() -> None:
+    from agentgym.trainers.sft import expert_trajectories
+
+    seat = {"learner": "random", "others": "fair", "expert": "fair"}
+    games = expert_trajectories("dealornodeal", 4, seat=seat)
+    assert [g.outcome for g in games] == ["won"] * 4  # two fair bots always make a deal
+    assert games[0].steps[0].action.startswith(("I would like", "Deal."))
+    with pytest.raises(agentgym.ConfigError, match=r"^expert 'oracle' is not a bot of this game"):
+        agentgym.seat(agentgym.make("dealornodeal"), expert="oracle")
+
+
+def test_a_saved_model_plays_a_seat_the_same_from_its_seed(tmp_path) -> None:
+    from agentgym.policies.tiny import tiny_model
+
+    model, tokenizer = tiny_model(["Hello! propose: book=1 hat=0 ball=2", "Deal?"], vocab_size=300, seed=0)
+    model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    (tmp_path / "player.json").write_text(json.dumps({"sampling": {"temperature": 1.0, "max_new_tokens": 8}}))
+    others = {"player_0": f"hf:{tmp_path}"}
+
+    def first_message(seed: int) -> str:
+        env = agentgym.seat(agentgym.make("dealornodeal"), learner="player_1", others=others)
+        return env.reset(seed=seed, options={"task_id": 0})[0]
+
+    # The model loads once per process and serves every episode; each episode samples from its seed.
+    assert first_message(0) == first_message(0) == first_message(0)
+    assert len({first_message(seed) for seed in range(4)}) > 1
+    check_determinism(
+        lambda: agentgym.seat(agentgym.make("dealornodeal"), learner="player_1", others=others),
+        seed=3,
+        max_steps=4,
+    )

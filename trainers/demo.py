@@ -41,6 +41,11 @@ class DemoSettings(BaseModel):
 
     env: str = Field(description="Env id or alias.")
     env_kwargs: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments of the env.")
+    seat: dict[str, Any] | None = Field(
+        None,
+        description="Multi-agent games: agentgym.seat's arguments for the demonstrations, its expert "
+        "(a bot) playing the learner's seat, e.g. {learner: random, others: fair, expert: fair}.",
+    )
     expert_episodes: int = Field(16, ge=1, description="Expert episodes (train tasks 0..n-1) to clone.")
     vocab_size: int = Field(512, ge=300, description="BPE vocabulary trained on the episodes' text.")
     hidden_size: int = Field(64, ge=8, description="Transformer width.")
@@ -114,7 +119,7 @@ def warm_start(cfg: DemoConfig, out: Path, timings: dict[str, float]) -> dict[st
     train_config = build_config(cfg.algorithm, cfg.train, train_layer(cfg, out / "bc-model"))
     prompt = prompt_config(train_config)
     with _threads(train_config.cpu_threads), _step(timings, "expert episodes"):
-        experts = expert_trajectories(d.env, d.expert_episodes, env_kwargs=d.env_kwargs)
+        experts = expert_trajectories(d.env, d.expert_episodes, env_kwargs=d.env_kwargs, seat=d.seat)
     with _threads(train_config.cpu_threads), _step(timings, "tokenizer and model"):
         model, tokenizer = tiny_model(
             corpus(experts, prompt),

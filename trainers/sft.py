@@ -32,7 +32,8 @@ from agentgym.prompting import (
     render_messages,
 )
 from agentgym.records import Trajectory
-from agentgym.rollout import RolloutConfig, RolloutEngine, group_episodes
+from agentgym.registry import resolve
+from agentgym.rollout import EnvFactory, RolloutConfig, RolloutEngine, group_episodes
 from agentgym.trainers.batching import Sample
 
 
@@ -44,11 +45,17 @@ def expert_trajectories(
     seed: int = 0,
     env_kwargs: dict[str, Any] | None = None,
     tasks: Sequence[int] | None = None,
+    seat: dict[str, Any] | None = None,
 ) -> list[Trajectory]:
-    """``episodes`` expert episodes of ``split`` (tasks 0, 1, … unless ``tasks`` is given)."""
+    """``episodes`` expert episodes of ``split`` (tasks 0, 1, … unless ``tasks`` is given).
+
+    In a multi-agent game, ``seat`` gives :func:`agentgym.seat`'s arguments; its ``expert``
+    (a bot name) plays the learner's seat: behaviour cloning from the rule bots.
+    """
     config = RolloutConfig(num_envs=min(episodes, 16), progress=False)
     task_ids = list(tasks) if tasks is not None else list(range(episodes))
-    with RolloutEngine(env, ExpertPolicy(), config, env_kwargs=env_kwargs) as engine:
+    factory = EnvFactory(resolve(env).id, dict(env_kwargs or {}), seat=seat)
+    with RolloutEngine(factory, ExpertPolicy(), config) as engine:
         return engine.run(group_episodes(task_ids[:episodes], split=split, seed=seed)).trajectories
 
 

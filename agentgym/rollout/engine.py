@@ -58,12 +58,17 @@ class RolloutConfig(BaseModel):
 
 @dataclass(frozen=True)
 class EpisodeSpec:
-    """One episode to run: which task, from which seed, in which group."""
+    """One episode to run: which task, from which seed, in which group.
+
+    ``options`` are further reset options of the env (a seat's opponents, see
+    :class:`~agentgym.multiagent.SeatResetOptions`).
+    """
 
     task_id: int
     split: str = "train"
     seed: int | None = None
     group_id: str | None = None
+    options: dict[str, Any] | None = field(default=None, hash=False)
 
 
 def group_episodes(
@@ -207,7 +212,7 @@ class RolloutEngine:
                         index, spec = queue.pop()
                         slots[slot] = self._new_live(index, spec)
                         slots[slot].copy = copies[index]
-                        options = {"split": spec.split, "task_id": spec.task_id}
+                        options = {**(spec.options or {}), "split": spec.split, "task_id": spec.task_id}
                         resets.append(Command(slot, "reset", (spec.seed, options), self.policy.wants_expert))
                 for result in self.execute(resets):
                     live = slots[result.slot]
