@@ -65,6 +65,8 @@ class AlgorithmSpec:
     entry_point: str
     summary: str
     preset: dict[str, Any] = field(default_factory=dict)
+    league: bool = False
+    """It can train in a league on a multi-agent game (its rollouts go through ``Trainer.rollout``)."""
 
     @property
     def algorithm_class(self) -> Any:
@@ -84,23 +86,27 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             "gigpo",
             "agentgym.trainers.gigpo:GiGPO",
             "GiGPO: episode- and step-level group advantages (Feng et al. 2025).",
+            league=True,
         ),
         AlgorithmSpec(
             "grpo",
             "agentgym.trainers.gigpo:GiGPO",
             "GRPO: episode-level group advantage only (GiGPO with omega=0).",
             {"omega": 0.0},
+            league=True,
         ),
         AlgorithmSpec(
             "rloo",
             "agentgym.trainers.gigpo:GiGPO",
             "RLOO: leave-one-out episode baseline, no std (GiGPO code path).",
             {"omega": 0.0, "baseline": "leave_one_out", "norm": "none"},
+            league=True,
         ),
         AlgorithmSpec(
             "archer",
             "agentgym.trainers.archer:ArCHer",
             "ArCHer: off-policy utterance critic, token-level REINFORCE actor (Zhou et al. 2024).",
+            league=True,
         ),
     )
 }

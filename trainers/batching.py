@@ -55,7 +55,7 @@ class StepRows:
     def from_trajectories(cls, trajectories: Sequence[Trajectory]) -> StepRows:
         steps = [(i, t, s) for i, t in enumerate(trajectories) for s in t.steps]
         return cls(
-            group_ids=[t.group_id or f"{t.split}:{t.task_id}:{t.seed}" for _, t, _ in steps],
+            group_ids=[_group_of(t) for _, t, _ in steps],
             traj_ids=[i for i, _, _ in steps],
             rewards=np.array([s.reward for _, _, s in steps], dtype=np.float64),
             state_keys=[s.state_key for _, _, s in steps],
@@ -65,6 +65,26 @@ class StepRows:
 
     def __len__(self) -> int:
         return len(self.traj_ids)
+
+
+def _group_of(traj: Trajectory) -> str:
+    """The trajectory's group, and in multi-agent games its role: groups never mix roles.
+
+    The role is ``info["role"]`` (Werewolf) or else ``info["seat"]`` of its first step, so a
+    group's baselines and anchor-state groups compare a role only with itself.
+
+    Example:
+        >>> from agentgym.records import Step, Trajectory
+        >>> step = Step(observation="o", state_key="s", response="r", action="a", reward=0.0,
+        ...             info={"seat": "player_1", "role": "seer"})
+        >>> _group_of(Trajectory(env_id="e", data_version="1", task_id=3, split="train", seed=9,
+        ...                      policy="p", steps=[step]))
+        'train:3:9|seer'
+    """
+    group = traj.group_id or f"{traj.split}:{traj.task_id}:{traj.seed}"
+    info = traj.steps[0].info if traj.steps else {}
+    role = info.get("role", info.get("seat"))
+    return group if role is None else f"{group}|{role}"
 
 
 @dataclass

@@ -45,20 +45,24 @@ def resolve_config(
     sets: Sequence[str] = (),
     out: str | Path | None = None,
     resume: bool = False,
+    league: bool = False,
 ) -> tuple[TrainConfig, Path]:
     """The run's config and directory from the command's options.
 
     Layers, later winning: defaults, the algorithm's preset, ``config_file``,
-    ``--env``/``--model``, ``--set``. With ``resume`` the run's saved config is
-    used; options given must agree with it. A ``resume`` of a run that never
-    saved its config (killed during start-up: ``out`` absent or empty) starts
-    it from the options, so the same command goes on after a kill at any point.
+    ``--env``/``--model``/``--league`` (a league section, at its defaults unless
+    set), ``--set``. With ``resume`` the run's saved config is used; options given
+    must agree with it. A ``resume`` of a run that never saved its config (killed
+    during start-up: ``out`` absent or empty) starts it from the options, so the
+    same command goes on after a kill at any point.
     """
     flags: dict[str, Any] = {}
     if env is not None:
         flags["env"] = env
     if model is not None:
         flags["model"] = {"name_or_path": model}
+    if league:
+        flags["league"] = {}
     layers = [load_yaml(config_file) if config_file else {}, flags, list(sets)]
     if resume:
         if out is None:
@@ -123,6 +127,12 @@ def _command(algorithm: str) -> Callable[..., None]:
         resume: bool = typer.Option(
             False, "--resume", help="Continue the run in --out from its last checkpoint."
         ),
+        league: bool = typer.Option(
+            False,
+            "--league",
+            help="Multi-agent games: train against a league of bots and snapshots of the learner "
+            "(--set league.KEY=VALUE; the keys are listed below).",
+        ),
         nproc: int = typer.Option(
             1,
             "--nproc",
@@ -145,6 +155,7 @@ def _command(algorithm: str) -> Callable[..., None]:
                 sets=sets,
                 out=out,
                 resume=resume,
+                league=league,
             )
             if nproc > 1:
                 raise typer.Exit(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -149,6 +150,40 @@ class PolicyLossSettings(_Section):
     entropy_coef: float = Field(0.001, ge=0, description="Weight of the entropy bonus.")
 
 
+class LeagueSettings(_Section):
+    """League self-play on a multi-agent game: the learner's seats and opponents (trainers/league.py)."""
+
+    seats: list[str] = Field(
+        default_factory=list,
+        description="Seats the learner plays, one drawn per task group; empty: every seat of the game.",
+    )
+    members: list[str] = Field(
+        default_factory=list,
+        description="Fixed members: bot names or random (rated anchors); empty: every bot of the game "
+        "and random. Snapshots of the learner join as it trains.",
+    )
+    self_play: bool = Field(
+        True, description="Snapshots of the learner join the league; false: the fixed members only."
+    )
+    snapshot_every: int = Field(
+        10, ge=1, description="k: a frozen snapshot of the learner joins the league every k iterations."
+    )
+    sampling: Literal["uniform", "latest", "pfsp"] = Field(
+        "pfsp",
+        description="How each task group's opponent is drawn: uniform over members (fictitious "
+        "self-play), latest (latest_share on the newest snapshot) or pfsp (by (1-x)^p, x the "
+        "learner's win rate against the member).",
+    )
+    latest_share: float = Field(
+        0.5, ge=0, le=1, description="latest: share of task groups against the newest snapshot."
+    )
+    pfsp_power: float = Field(2.0, ge=0, description="p of PFSP's weighting (1 - x)^p (AlphaStar).")
+    elo_k: float = Field(32.0, gt=0, description="K: Elo update step per game.")
+    initial_rating: float = Field(
+        1000.0, description="Elo of the learner at the start and of every anchor (bots, random) throughout."
+    )
+
+
 class TrainConfig(_Section):
     """Everything a training run needs; saved as ``config.yaml`` in the run directory."""
 
@@ -158,7 +193,10 @@ class TrainConfig(_Section):
     seat: dict[str, Any] | None = Field(
         None,
         description="Multi-agent games: the seat trained, as agentgym.seat's learner and others "
-        "(bot names), e.g. {learner: player_0, others: <bot>}.",
+        "(bot names), e.g. {learner: player_0, others: <bot>}; with a league, the evaluation's seat.",
+    )
+    league: LeagueSettings | None = Field(
+        None, description="League self-play (multi-agent games): seats, members, snapshots, sampling."
     )
     model: ModelSettings
     algo: SerializeAsAny[BaseModel] = Field(description="The algorithm's own settings.")
@@ -193,6 +231,13 @@ class TrainConfig(_Section):
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
+        from agentgym.trainers.algorithms import get_algorithm
+
+        if self.league is not None and not get_algorithm(self.algorithm).league:
+            raise ValueError(
+                f"{self.algorithm} cannot train in a league (multi-agent self-play); "
+                "train gigpo, grpo, rloo or archer, or drop the league section"
+            )
         if self.rollout.samples == "episode" and self.rollout.history is not None:
             raise ValueError(
                 "rollout.samples=episode trains on the whole chat, so rollout.history must be null "
@@ -333,9 +378,21 @@ def _known_keys(model_name: str, section: list[str]) -> list[str]:
     model: type[BaseModel] | None = models.get(model_name)
     for name in section:
         field = model.model_fields.get(name) if model else None
-        annotation = field.annotation if field else None
-        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        model = _section_model(field.annotation) if field else None
     return list(model.model_fields) if model else []
+
+
+def _section_model(annotation: Any) -> type[BaseModel] | None:
+    """The config model of a section's annotation (``LeagueSettings | None`` too), or None.
+
+    Example:
+        >>> _section_model(LeagueSettings | None).__name__, _section_model(int)
+        ('LeagueSettings', None)
+    """
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
 
 
 def config_help(algorithm: str) -> str:
@@ -347,11 +404,11 @@ def config_help(algorithm: str) -> str:
 
     def walk(model: type[BaseModel], prefix: str, preset: dict[str, Any]) -> None:
         for name, field in model.model_fields.items():
-            annotation = field.annotation
+            section = _section_model(field.annotation)
             if name == "algo" and model is TrainConfig:
                 walk(spec.config_class, "algo.", spec.preset)
-            elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
-                walk(annotation, f"{prefix}{name}.", {})
+            elif section is not None:
+                walk(section, f"{prefix}{name}.", {})
             elif name != "algorithm":
                 if field.is_required():
                     shown = "(required)"

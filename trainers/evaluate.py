@@ -53,6 +53,11 @@ def make_engine(
     return RolloutEngine(factory, policy, rollout)
 
 
+def train_sampling(config: TrainConfig) -> SamplingParams:
+    """Training sampling: temperature 1, the run's longest reply."""
+    return SamplingParams(temperature=1.0, max_new_tokens=config.rollout.max_new_tokens)
+
+
 def eval_sampling(config: TrainConfig) -> SamplingParams:
     """Evaluation sampling: the run's eval temperature (0 is greedy)."""
     return SamplingParams(temperature=config.eval.temperature, max_new_tokens=config.rollout.max_new_tokens)

@@ -58,6 +58,7 @@ def write_report(
             "Return and invalid actions", [("return", train, "return"), ("invalid rate", train, "invalid")]
         ),
         *(_figure(title, [(label, train, key) for label, key in series]) for title, series in spec.figures),
+        *_league_figures(train),
         "</div>",
         "<h2>Sample trajectories</h2>",
         _samples(read_jsonl(run_dir / SAMPLES), spec),
@@ -133,6 +134,20 @@ def _figure(
     fig.savefig(buffer, format="png")
     data = base64.b64encode(buffer.getvalue()).decode()
     return f'<img alt="{html.escape(title)}" src="data:image/png;base64,{data}">'
+
+
+def _league_figures(train: list[dict[str, Any]]) -> list[str]:
+    """A league run's Elo ratings (every member and the learner) and its score against its opponents."""
+    keys = sorted({key for record in train for key in record if key.startswith("rating/")})
+    if not keys:
+        return []
+    return [
+        _figure("League ratings (Elo)", [(key.removeprefix("rating/"), train, key) for key in keys]),
+        _figure(
+            "Against league opponents",
+            [("score (win 1, draw 0.5)", train, "league_score"), ("point margin", train, "league_margin")],
+        ),
+    ]
 
 
 def _smooth(records: list[dict[str, Any]], key: str, window: int = 5) -> list[dict[str, Any]]:

@@ -28,7 +28,7 @@ from pydantic import BaseModel
 
 import agentgym
 from agentgym.exceptions import ConfigError
-from agentgym.policies.base import ReplySeeds, SamplingParams
+from agentgym.policies.base import ReplySeeds
 from agentgym.policies.hf import TransformersPolicy
 from agentgym.records import Trajectory
 from agentgym.rollout import EpisodeSpec, RolloutResult, Summary
@@ -44,7 +44,14 @@ from agentgym.trainers.checkpoint import (
 )
 from agentgym.trainers.config import TrainConfig, dump_config
 from agentgym.trainers.distributed import Ranks, SilentLog
-from agentgym.trainers.evaluate import eval_episodes, eval_sampler_seed, eval_sampling, make_engine
+from agentgym.trainers.evaluate import (
+    eval_episodes,
+    eval_sampler_seed,
+    eval_sampling,
+    make_engine,
+    train_sampling,
+)
+from agentgym.trainers.league import League, make_league
 from agentgym.trainers.learner import Learner, Objective, Trainable
 from agentgym.trainers.runlog import Display, RunLog
 
@@ -136,6 +143,12 @@ class Trainer:
         self.ranks.check_groups(getattr(config.algo, "groups_per_iteration", None))
         checkpoint = self.ranks.broadcast(self._find_checkpoint(resume) if self.ranks.is_main else None)
         self.env_info, self.splits = _probe_env(config)
+        self.league: League | None = None
+        """The opponents of a multi-agent run (``league`` section); training rollouts play against it."""
+        if config.league is not None:
+            if self.ranks.size > 1:
+                raise ConfigError("a league trains in one process; drop --nproc")
+            self.league = make_league(config, self.run_dir)
         state = load_state(checkpoint) if checkpoint else None
         self.iteration = state["iteration"] if state else 0
         self.env_steps = state["env_steps"] if state else 0
@@ -166,9 +179,13 @@ class Trainer:
         resume_from = self.iteration if state else None
         self.log = RunLog(self.run_dir, resume_from) if self.ranks.is_main else SilentLog()
         self.display = Display(enabled=False)
-        train_sampling = SamplingParams(temperature=1.0, max_new_tokens=config.rollout.max_new_tokens)
+        if self.league is not None:
+            if state:
+                self.league.load_state_dict(state["league"])
+            elif self.ranks.is_main and self.league.settings.self_play:
+                self.league.snapshot(0, self.learner)  # the starting model is the first snapshot
         slots = self.algorithm.needs.envs_per_iteration
-        self.engine = make_engine(config, self.policy, train_sampling, slots)
+        self.engine = make_engine(config, self.policy, train_sampling(config), slots)
         self.eval_specs = eval_episodes(
             config.eval.split, self.splits[config.eval.split], config.eval.episodes
         )
@@ -185,9 +202,18 @@ class Trainer:
         return self.config.seed * 1_000_003 + iteration * 10_007
 
     def rollout(self, episodes: Sequence[EpisodeSpec]) -> RolloutResult:
-        """Play ``episodes`` (this rank's groups of them) with the current weights, at temperature 1."""
+        """Play ``episodes`` (this rank's groups of them) with the current weights, at temperature 1.
+
+        In a league, each task group plays a seat against an opponent drawn from the league,
+        and the games are rated.
+        """
+        if self.league is not None:
+            episodes = self.league.assign(episodes, self.iteration)
         with self.learner.autocast():
-            return self.engine.run(self.ranks.share(episodes, [e.group_id for e in episodes]))
+            result = self.engine.run(self.ranks.share(episodes, [e.group_id for e in episodes]))
+        if self.league is not None:
+            self.league.record(result.trajectories)
+        return result
 
     def logs_samples(self, iteration: int) -> bool:
         """Whether ``iteration`` keeps annotated sample trajectories (the first and each evaluated one)."""
@@ -235,10 +261,12 @@ class Trainer:
         self.display.phase("train")
         started = time.perf_counter()
         metrics = self.ranks.combine(self.algorithm.train_iteration(it))
-        metrics["time_s"] = time.perf_counter() - started
         self.env_steps += int(metrics["env_steps"])
         metrics["env_steps_total"] = self.env_steps
         self.iteration += 1
+        if self.league is not None:
+            metrics.update(self.league.end_iteration(self.iteration, self.learner))
+        metrics["time_s"] = time.perf_counter() - started
         self.log.log("train", self.iteration, metrics)
         self.display.advance({k: metrics[k] for k in ("success", "loss", "kl") if k in metrics})
 
@@ -274,6 +302,7 @@ class Trainer:
             "rng": rng_state(),
             "algorithm": self.algorithm.state_dict(),
             "modules": {name: module.state_dict() for name, module in self.modules.items()},
+            "league": self.league.state_dict() if self.league is not None else None,
         }
         return save_checkpoint(
             self.run_dir, self.iteration, self.learner, state, self.config.keep_checkpoints

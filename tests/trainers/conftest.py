@@ -58,3 +58,41 @@ def write_run_config(tiny_model_dir, guess_kwargs) -> Callable[..., Path]:
         return path
 
     return write
+
+
+DOND = {"max_turns": 4}
+"""Deal-or-No-Deal kept short for the tests: at most 4 messages before the selections."""
+
+
+@pytest.fixture(scope="session")
+def dond_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random tiny model whose tokenizer knows Deal-or-No-Deal's text (the fair bot's games)."""
+    seat = {"learner": "random", "others": "fair", "expert": "fair"}
+    trajectories = expert_trajectories("dealornodeal", 8, env_kwargs=DOND, seat=seat)
+    model, tok = tiny_model(
+        corpus(trajectories, PromptConfig(history=2)), vocab_size=400, hidden_size=32, seed=0
+    )
+    path = tmp_path_factory.mktemp("tiny-dond-model")
+    model.save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def write_league_config(write_run_config, dond_model_dir) -> Callable[..., Path]:
+    """Writes such a run as a GRPO league on Deal-or-No-Deal, with ``sections`` on top."""
+
+    def write(path: Path, **sections: Any) -> Path:
+        league = {
+            "env": "dealornodeal",
+            "env_kwargs": DOND,
+            "seat": {"learner": "random", "others": "fair"},
+            "league": {"snapshot_every": 2},
+            "model": {"name_or_path": str(dond_model_dir)},
+            "algo": {"group_size": 2, "groups_per_iteration": 2},
+            "optim": {"lr": 0.01, "micro_batch_size": 4},
+            "eval": {"every": 0, "episodes": 2},
+        }
+        return write_run_config(path, **{**league, **sections})
+
+    return write

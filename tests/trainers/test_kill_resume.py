@@ -200,3 +200,30 @@ def test_sigkill_then_resume_is_exact_for_archer(write_run_config, tmp_path) -> 
     assert all(torch.equal(opt_a[i]["exp_avg"], opt_b[i]["exp_avg"]) for i in opt_a)
     assert state_a["algorithm"] == state_b["algorithm"]
     assert (whole / "replay_buffer.jsonl").read_bytes() == (broken / "replay_buffer.jsonl").read_bytes()
+
+
+def test_sigkill_then_resume_is_exact_for_a_league_on_dealornodeal(write_league_config, tmp_path) -> None:
+    # Snapshots join at iterations 0, 2, 4 and 6 and play the learner's opponents from their folders.
+    config = write_league_config(tmp_path / "run.yaml", iterations=ITERATIONS)
+    whole, broken = tmp_path / "whole", tmp_path / "broken"
+    subprocess.run(
+        _command(config, whole, "--league", algorithm="grpo"),
+        env=_env(),
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    command = _command(config, broken, "--league", "--resume", algorithm="grpo")
+    _kill_when(command, lambda: _completed(broken) >= KILL_AFTER + 1)
+    assert KILL_AFTER < _completed(broken) < ITERATIONS
+    subprocess.run(command, env=_env(), check=True, capture_output=True, timeout=300)
+
+    # Weights, optimizer and history (ratings, league figures) as never stopped; the same league.
+    _assert_same_run(whole, broken)
+    state_a, state_b = load_state(latest_checkpoint(whole)), load_state(latest_checkpoint(broken))
+    assert state_a["league"] == state_b["league"]
+    assert state_a["league"]["snapshots"] == [f"snapshot-{i:06d}" for i in (0, 2, 4, 6)]
+    for name in state_a["league"]["snapshots"]:
+        a = load_file(whole / "league" / name / "model.safetensors")
+        b = load_file(broken / "league" / name / "model.safetensors")
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
