@@ -254,3 +254,23 @@ def test_a_league_run_on_dealornodeal_rates_snapshots_and_reports_them(write_lea
     assert all(r["league_games"] == 4 and r["rating/fair"] == 1000.0 for r in train)
     assert "rating/snapshot-000002" in train[-1] and "rating/learner" in train[0]
     assert "League ratings (Elo)" in write_report(run).read_text()
+
+
+def test_archer_and_gigpo_train_in_a_league(write_league_config, tmp_path) -> None:
+    archer = {
+        "rollout_trajectories": 2,
+        "capacity": 20,
+        "critic_steps": 1,
+        "critic_batch_size": 4,
+        "actor_steps": 1,
+        "actor_batch_size": 4,
+        "warmup_iterations": 0,
+        "critic_encoder": "tiny",
+        "critic_max_length": 64,
+    }
+    for algorithm, algo in (("archer", archer), ("gigpo", {"group_size": 2, "groups_per_iteration": 1})):
+        config = write_league_config(tmp_path / f"{algorithm}.yaml", iterations=2, algo=algo)
+        code, lines = _cli(algorithm, "--config", str(config), "--out", str(tmp_path / algorithm))
+        assert code == 0, lines
+        train = [r for r in read_jsonl(tmp_path / algorithm / "metrics.jsonl") if r["kind"] == "train"]
+        assert [r["league_games"] for r in train] == [2, 2] and "rating/snapshot-000002" in train[-1]
