@@ -9,8 +9,10 @@ tokens reach the loss.
 The equations follow GiGPO (Feng et al. 2025), whose loss is PPO's clipped
 surrogate (Schulman et al. 2017) with the dual clip of Ye et al. 2020, a k3 KL
 penalty to a frozen reference model (Schulman 2020, "Approximating KL
-divergence") and an entropy bonus, aggregated as a token mean. Sources of each
-default: ``docs/papers.md``.
+divergence") and an entropy bonus, aggregated as a token mean. Tokens sampled
+by older weights than the ones being updated (asynchronous training) are
+corrected with AReaL's decoupled objective (Fu et al. 2025,
+:func:`decoupled_ppo_loss`). Sources of each default: ``docs/papers.md``.
 
 Example:
     >>> import torch
@@ -94,6 +96,52 @@ def ppo_clip_loss(
     return loss, (surrogate_clipped > surrogate) | dual_active
 
 
+def decoupled_ppo_loss(
+    logprobs: torch.Tensor,
+    proximal_logprobs: torch.Tensor,
+    behaviour_logprobs: torch.Tensor,
+    advantages: torch.Tensor,
+    clip_eps: float = 0.2,
+    dual_clip: float = 3.0,
+    weight_cap: float | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-token decoupled PPO loss (AReaL, Fu et al. 2025) for tokens sampled by older weights.
+
+    Three policies: π_behav sampled the tokens (weights some versions old),
+    π_prox is the policy before this update (the PPO trust region's centre)
+    and π_θ the one being trained. The clip applies to ``π_θ / π_prox``, and
+    the token is re-weighted by the importance ratio of the behaviour policy:
+    ``w = π_prox / π_behav`` (data, no gradient),
+    ``L = w · L_clip(π_θ / π_prox, A)`` (:func:`ppo_clip_loss`).
+    With ``weight_cap``, tokens whose ``w`` exceeds it get weight 0 (AReaL's
+    ``behav_imp_weight_cap``). When π_behav = π_prox, ``w`` is exactly 1 and
+    the loss is :func:`ppo_clip_loss`'s.
+
+    Args:
+        logprobs: ``[B, T]`` log π_θ (with gradient).
+        proximal_logprobs: ``[B, T]`` log π_prox, recomputed before the update.
+        behaviour_logprobs: ``[B, T]`` log π_behav, recorded at generation.
+        advantages: ``[B, T]`` advantage of each token.
+        clip_eps, dual_clip: as in :func:`ppo_clip_loss`.
+        weight_cap: drop tokens with ``w`` above it (> 1); None keeps all.
+
+    Returns:
+        ``(loss, clipped, weight)``: ``[B, T]`` per-token losses, clip flags and ``w``.
+
+    Example:
+        >>> prox = torch.log(torch.tensor([[0.5, 0.5, 0.9]]))
+        >>> behav = torch.log(torch.tensor([[0.5, 0.25, 0.1]]))
+        >>> loss, clipped, w = decoupled_ppo_loss(prox, prox, behav, torch.ones(1, 3), weight_cap=5.0)
+        >>> [round(x, 4) for x in w[0].tolist()], [round(x, 4) for x in loss[0].tolist()]
+        ([1.0, 2.0, 0.0], [-1.0, -2.0, -0.0])
+    """
+    loss, clipped = ppo_clip_loss(logprobs, proximal_logprobs, advantages, clip_eps, dual_clip)
+    weight = torch.exp(proximal_logprobs - behaviour_logprobs).detach()  # π_prox / π_behav
+    if weight_cap is not None:
+        weight = torch.where(weight <= weight_cap, weight, torch.zeros_like(weight))
+    return loss * weight, clipped, weight
+
+
 def k3_kl(logprobs: torch.Tensor, ref_logprobs: torch.Tensor, clamp: float = 10.0) -> torch.Tensor:
     """Per-token k3 estimator of KL(π_θ ‖ π_ref), always ≥ 0.
 
@@ -173,10 +221,15 @@ def policy_loss(
     entropy: torch.Tensor | None = None,
     entropy_coef: float = 0.0,
     num_tokens: float | None = None,
+    behaviour_logprobs: torch.Tensor | None = None,
+    weight_cap: float | None = None,
 ) -> tuple[torch.Tensor, dict[str, Any]]:
     """The full GiGPO objective for one (micro-)batch, to minimise.
 
-    Eq.: ``L = mean_tok(L_clip) + β·mean_tok(KL_k3) - c_H·mean_tok(H)``.
+    Eq.: ``L = mean_tok(L_clip) + β·mean_tok(KL_k3) - c_H·mean_tok(H)``; with
+    ``behaviour_logprobs`` (tokens of older weights), ``L_clip`` is the
+    decoupled loss (:func:`decoupled_ppo_loss`), ``old_logprobs`` the proximal
+    policy's.
 
     Args:
         logprobs, old_logprobs, advantages, mask: ``[B, T]`` tensors (see above).
@@ -186,10 +239,14 @@ def policy_loss(
         entropy: ``[B, T]`` per-token entropy; the bonus is skipped when None.
         entropy_coef: c_H.
         num_tokens: token-mean denominator (see :func:`token_mean`).
+        behaviour_logprobs: ``[B, T]`` log π_behav where the tokens came from
+            older weights than ``old_logprobs``'; None: the same policy.
+        weight_cap: see :func:`decoupled_ppo_loss`.
 
     Returns:
         ``(loss, stats)`` where stats holds detached floats: ``pg_loss``,
-        ``clip_frac``, ``kl``, ``entropy`` (each a token mean over this batch).
+        ``clip_frac``, ``kl``, ``entropy`` (each a token mean over this batch)
+        and, with ``behaviour_logprobs``, ``behaviour_weight`` (the mean ``w``).
 
     Example:
         >>> z = torch.zeros(1, 2)
@@ -197,13 +254,18 @@ def policy_loss(
         >>> loss.item(), stats["clip_frac"]
         (-1.0, 0.0)
     """
-    pg, clipped = ppo_clip_loss(logprobs, old_logprobs, advantages, clip_eps, dual_clip)
+    stats: dict[str, Any] = {}
+    if behaviour_logprobs is None:
+        pg, clipped = ppo_clip_loss(logprobs, old_logprobs, advantages, clip_eps, dual_clip)
+    else:
+        pg, clipped, weight = decoupled_ppo_loss(
+            logprobs, old_logprobs, behaviour_logprobs, advantages, clip_eps, dual_clip, weight_cap
+        )
+        stats["behaviour_weight"] = token_mean(weight, mask, num_tokens).item()
     pg_loss = token_mean(pg, mask, num_tokens)
     loss = pg_loss
-    stats: dict[str, Any] = {
-        "pg_loss": pg_loss.item(),
-        "clip_frac": token_mean(clipped.float(), mask, num_tokens).item(),
-    }
+    stats["pg_loss"] = pg_loss.item()
+    stats["clip_frac"] = token_mean(clipped.float(), mask, num_tokens).item()
     if kl_coef and ref_logprobs is not None:
         kl = token_mean(k3_kl(logprobs, ref_logprobs), mask, num_tokens)
         loss = loss + kl_coef * kl

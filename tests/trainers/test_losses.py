@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from agentgym.trainers.losses import (
+    decoupled_ppo_loss,
     entropy_from_logits,
     gather_logprobs,
     k3_kl,
@@ -101,3 +102,42 @@ def test_policy_loss_combines_the_terms() -> None:
     assert stats["entropy"] == pytest.approx(2.0)
     assert stats["clip_frac"] == pytest.approx(0.5)
     assert loss.item() == pytest.approx(-0.6 + 0.1 * kl - 0.01 * 2.0)
+
+
+def test_decoupled_loss_clips_against_the_proximal_policy_and_weighs_by_the_behaviour_ratio() -> None:
+    # π_θ / π_prox = RATIOS; π_prox / π_behav = [2, 0.5, 1, 4].
+    prox = torch.log(torch.tensor([[0.4, 0.2, 0.1, 0.2]]))
+    behav = torch.log(torch.tensor([[0.2, 0.4, 0.1, 0.05]]))
+    logp = (prox + torch.log(torch.tensor([RATIOS]))).detach().requires_grad_()
+    loss, clipped, weight = decoupled_ppo_loss(logp, prox, behav, torch.ones(1, 4), 0.2, 3.0)
+    loss.sum().backward()
+    assert weight[0].tolist() == pytest.approx([2.0, 0.5, 1.0, 4.0])
+    # L = w·max(-r, -clip(r, 0.8, 1.2)) with r against π_prox: -0.5·2, -1·0.5, -1.2·1, -1.2·4.
+    assert loss[0].tolist() == pytest.approx([-1.0, -0.5, -1.2, -4.8])
+    assert clipped[0].tolist() == [False, False, True, True]
+    # dL/dlogp = -A·r·w where unclipped; the weight is data (no gradient through π_prox or π_behav).
+    assert logp.grad[0].tolist() == pytest.approx([-1.0, -0.5, 0.0, 0.0])
+
+
+def test_decoupled_loss_cap_drops_tokens_of_too_large_a_weight() -> None:
+    prox = torch.log(torch.tensor([[0.4, 0.2, 0.2]]))
+    behav = torch.log(torch.tensor([[0.2, 0.4, 0.02]]))  # w = 2, 0.5, 10
+    loss, _, weight = decoupled_ppo_loss(prox, prox, behav, torch.ones(1, 3), weight_cap=5.0)
+    assert weight[0].tolist() == pytest.approx([2.0, 0.5, 0.0])
+    assert loss[0].tolist() == pytest.approx([-2.0, -0.5, 0.0])
+
+
+def test_decoupled_loss_is_ppo_bit_for_bit_when_behaviour_is_proximal() -> None:
+    torch.manual_seed(0)
+    old = torch.log_softmax(torch.randn(3, 5), -1)
+    logp = (old + 0.3 * torch.randn(3, 5)).requires_grad_()
+    adv = torch.randn(3, 5)
+    ppo, ppo_clipped = ppo_clip_loss(logp, old, adv)
+    decoupled, clipped, weight = decoupled_ppo_loss(logp, old, old.clone(), adv)
+    assert torch.equal(weight, torch.ones(3, 5)) and torch.equal(clipped, ppo_clipped)
+    assert torch.equal(decoupled, ppo)
+    mask = torch.ones(3, 5)
+    clip = {"clip_eps": 0.2, "dual_clip": 3.0}
+    with_behaviour, stats = policy_loss(logp, old, adv, mask, **clip, behaviour_logprobs=old)
+    without, _ = policy_loss(logp, old, adv, mask, **clip)
+    assert torch.equal(with_behaviour, without) and stats["behaviour_weight"] == 1.0
