@@ -126,6 +126,9 @@ class Trajectory(BaseModel):
     group_id: str | None = Field(None, description="Trajectories of one group share task and seed.")
     policy: str
     sampling: dict[str, Any] | None = Field(None, description="The policy's SamplingParams.")
+    policy_version: int | None = Field(
+        None, description="Training rollouts: how many updates the sampling weights had had."
+    )
     task: str = Field("", description="The task instruction.")
     steps: list[Step] = Field(default_factory=list)
     return_: float = Field(0.0, alias="return")

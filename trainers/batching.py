@@ -9,6 +9,9 @@
   the recorded token ids, spliced in verbatim.
 
 Generated text is never re-tokenised: the tokens trained are the tokens sampled.
+Each sample keeps the policy version that sampled it (its trajectory's
+``policy_version``); :func:`mark_stale` turns the recorded log-probs of samples
+from older weights into behaviour log-probs for the decoupled loss.
 Every array of a :class:`Sample` is aligned with ``input_ids``; position ``i``
 of ``action_mask``, ``old_logprobs`` and ``advantages`` describes token ``i``,
 which the model predicts from the positions before it.
@@ -93,6 +96,9 @@ class Sample:
 
     ``old_logprobs`` is None when the recorded log-probs do not apply to this
     exact context (see :func:`episode_samples`); the learner then recomputes them.
+    ``version`` is the number of updates the sampling weights had had;
+    ``behaviour_logprobs`` are the sampling policy's log-probs when it is older
+    than the proximal policy of ``old_logprobs`` (see :func:`mark_stale`).
     Samples sharing a ``group`` (a preference pair, a search group) are kept in
     one micro-batch and one mini-batch.
     """
@@ -102,6 +108,8 @@ class Sample:
     old_logprobs: list[float] | None
     advantages: list[float]
     group: str | None = None
+    version: int | None = None
+    behaviour_logprobs: list[float] | None = None
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -109,6 +117,24 @@ class Sample:
     @property
     def num_action_tokens(self) -> int:
         return int(sum(self.action_mask))
+
+
+def mark_stale(samples: Sequence[Sample], version: int) -> int:
+    """Samples of weights older than ``version``: recorded log-probs become behaviour log-probs.
+
+    Their ``old_logprobs`` (the proximal policy's) are left for the learner to
+    recompute with the current weights; samples of ``version`` itself (or of no
+    known version) are left alone. Returns how many samples were stale.
+
+    Example:
+        >>> s = [Sample([1, 2], [0.0, 1.0], [0.0, -0.5], [0.0, 1.0], version=v) for v in (3, 4)]
+        >>> mark_stale(s, 4), s[0].behaviour_logprobs, s[0].old_logprobs, s[1].behaviour_logprobs
+        (1, [0.0, -0.5], None, None)
+    """
+    stale = [s for s in samples if s.version is not None and s.version < version]
+    for s in stale:
+        s.behaviour_logprobs, s.old_logprobs = s.old_logprobs, None
+    return len(stale)
 
 
 def _recorded(step: Step) -> tuple[list[int], list[int], list[float]]:
@@ -132,7 +158,8 @@ def step_samples(trajectories: Sequence[Trajectory], advantages: Sequence[float]
     rows = [s for t in trajectories for s in t.steps]
     if len(rows) != len(advantages):
         raise ValueError(f"{len(advantages)} advantages for {len(rows)} steps")
-    for step, adv in zip(rows, advantages, strict=True):
+    versions = [t.policy_version for t in trajectories for _ in t.steps]
+    for step, adv, version in zip(rows, advantages, versions, strict=True):
         prompt, action, logprobs = _recorded(step)
         n, m = len(prompt), len(action)
         samples.append(
@@ -141,6 +168,7 @@ def step_samples(trajectories: Sequence[Trajectory], advantages: Sequence[float]
                 action_mask=[0.0] * n + [1.0] * m,
                 old_logprobs=[0.0] * n + list(logprobs),
                 advantages=[0.0] * n + [float(adv)] * m,
+                version=version,
             )
         )
     return samples
@@ -200,7 +228,7 @@ def episode_samples(
             adv += [0.0] * len(env_ids) + [float(advantages[row + i])] * len(action)
             ids += action
         row += len(steps)
-        samples.append(Sample(ids, mask, old if consistent else None, adv))
+        samples.append(Sample(ids, mask, old if consistent else None, adv, version=traj.policy_version))
     if row != len(advantages):
         raise ValueError(f"{len(advantages)} advantages for {row} steps")
     return samples
@@ -215,6 +243,8 @@ class TokenBatch:
     action_mask: Any
     old_logprobs: Any
     advantages: Any
+    behaviour_logprobs: Any = None
+    """None when no sample has behaviour log-probs of its own (all from the proximal policy)."""
 
 
 def collate(samples: Sequence[Sample], pad_id: int, device: Any = "cpu") -> TokenBatch:
@@ -242,4 +272,9 @@ def collate(samples: Sequence[Sample], pad_id: int, device: Any = "cpu") -> Toke
         action_mask=pad([s.action_mask for s in samples], 0.0, torch.float32),
         old_logprobs=pad([s.old_logprobs or [0.0] * len(s) for s in samples], 0.0, torch.float32),
         advantages=pad([s.advantages for s in samples], 0.0, torch.float32),
+        behaviour_logprobs=pad(
+            [s.behaviour_logprobs or s.old_logprobs or [0.0] * len(s) for s in samples], 0.0, torch.float32
+        )
+        if any(s.behaviour_logprobs is not None for s in samples)
+        else None,
     )

@@ -148,6 +148,12 @@ class PolicyLossSettings(_Section):
     dual_clip: float = Field(3.0, gt=1, description="c: dual-clip bound for negative advantages.")
     kl_coef: float = Field(0.01, ge=0, description="β: weight of the k3 KL to the reference model.")
     entropy_coef: float = Field(0.001, ge=0, description="Weight of the entropy bonus.")
+    behaviour_weight_cap: float | None = Field(
+        None,
+        gt=1,
+        description="Asynchronous training: drop tokens whose importance weight π_prox/π_behav "
+        "exceeds this (AReaL's behav_imp_weight_cap); null keeps every token (AReaL's default).",
+    )
 
 
 class LeagueSettings(_Section):

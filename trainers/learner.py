@@ -51,7 +51,11 @@ class Objective(Protocol):
 
 @dataclass
 class ClippedObjective:
-    """PPO's clipped surrogate + k3 KL + entropy bonus (:func:`.losses.policy_loss`)."""
+    """PPO's clipped surrogate + k3 KL + entropy bonus (:func:`.losses.policy_loss`).
+
+    Samples of older weights (asynchronous training) carry behaviour log-probs
+    and get the decoupled correction.
+    """
 
     settings: PolicyLossSettings
 
@@ -77,6 +81,8 @@ class ClippedObjective:
             entropy=entropy,
             entropy_coef=s.entropy_coef,
             num_tokens=num_tokens,
+            behaviour_logprobs=batch.behaviour_logprobs,
+            weight_cap=s.behaviour_weight_cap,
         )
 
 

@@ -72,6 +72,7 @@ def new_trajectory(env_id: str, policy: str, **fields: Any) -> Trajectory:
         "group_id": None,
         "policy": policy,
         "sampling": {},
+        "policy_version": None,
         "task": "",
         "steps": [],
         "return_": 0.0,

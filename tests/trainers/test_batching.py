@@ -17,7 +17,7 @@ from agentgym.prompting import (
     render_messages,
 )
 from agentgym.records import Trajectory
-from agentgym.trainers.batching import StepRows, collate, episode_samples, step_samples
+from agentgym.trainers.batching import StepRows, collate, episode_samples, mark_stale, step_samples
 from agentgym.trainers.sft import expert_trajectories
 
 
@@ -114,3 +114,24 @@ def test_collate_left_pads_and_masks_padding(tok, experts) -> None:
         assert batch.attention_mask[b].tolist() == [0] * pad + [1] * len(s)
         assert batch.action_mask[b, :pad].sum() == 0
         assert torch.equal(batch.input_ids[b, pad:], torch.tensor(s.input_ids))
+
+
+def test_samples_keep_their_version_and_stale_ones_their_behaviour_logprobs(tok, experts) -> None:
+    trajs = [_as_model_trajectory(t, tok, PromptConfig(history=2)) for t in experts]
+    trajs[0].policy_version, trajs[1].policy_version, trajs[2].policy_version = 3, 4, 4
+    samples = step_samples(trajs, [1.0] * sum(len(t.steps) for t in trajs))
+    versions = [t.policy_version for t in trajs for _ in t.steps]
+    assert [s.version for s in samples] == versions
+    recorded = [list(s.old_logprobs) for s in samples]
+    assert collate(samples, pad_id=tok.pad_token_id).behaviour_logprobs is None  # nothing stale yet
+
+    # Trained at version 4: the version-3 samples' log-probs are the behaviour policy's, and the
+    # proximal log-probs are left for the learner to recompute.
+    assert mark_stale(samples, 4) == len(trajs[0].steps)
+    for s, old, version in zip(samples, recorded, versions, strict=True):
+        assert (s.behaviour_logprobs, s.old_logprobs) == ((old, None) if version == 3 else (None, old))
+    for s in samples:
+        s.old_logprobs = s.old_logprobs or [0.0] * len(s)  # what the learner's recomputation fills
+    batch = collate(samples, pad_id=tok.pad_token_id)
+    for b, (s, old) in enumerate(zip(samples, recorded, strict=True)):
+        assert batch.behaviour_logprobs[b, batch.input_ids.shape[1] - len(s) :].tolist() == pytest.approx(old)
