@@ -32,14 +32,17 @@ class Needs:
     """What an algorithm asks of the shared training loop (an algorithm's ``needs`` attribute).
 
     Example:
-        >>> Needs(reference=True, envs_per_iteration=128)
-        Needs(reference=True, envs_per_iteration=128)
+        >>> Needs(reference=True, envs_per_iteration=128, group_rollouts=(16, 8))
+        Needs(reference=True, envs_per_iteration=128, group_rollouts=(16, 8))
     """
 
     reference: bool = False
     """Load a frozen reference model (KL terms, reference log-probs)."""
     envs_per_iteration: int = 1
     """Episodes an iteration plays at once: the size of the training rollout engine."""
+    group_rollouts: tuple[int, int] | None = None
+    """(task groups, episodes per group) an iteration plays from the task cursor through
+    ``trainer.iteration_rollout``: declared, the trainer can play them ahead (``async_staleness``)."""
 
 
 @dataclass(frozen=True)

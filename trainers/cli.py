@@ -144,9 +144,19 @@ def _command(algorithm: str) -> Callable[..., None]:
         ray_resource: list[str] = typer.Option(
             [], "--ray-resource", metavar="KEY=AMOUNT", help=RAY_RESOURCE_HELP
         ),
+        async_staleness: int = typer.Option(
+            None,
+            "--async-staleness",
+            min=0,
+            metavar="K",
+            help="Roll out the next iterations while one trains, at most K updates behind "
+            "(the config key async_staleness; 0 is synchronous).",
+        ),
     ) -> None:
         try:
             sets = [*sets, *ray_sets(ray, ray_resource)]
+            if async_staleness is not None:
+                sets.append(f"async_staleness={async_staleness}")
             config_, run_dir = resolve_config(
                 algorithm,
                 env=env,

@@ -221,6 +221,13 @@ class TrainConfig(_Section):
         le=1024,
         description="torch threads on CPU (up to 1024); 0 keeps torch's default (tiny models: 1 is fastest).",
     )
+    async_staleness: int = Field(
+        0,
+        ge=0,
+        le=16,
+        description="K: play the next iterations' episodes while the current one trains, with "
+        "weights at most K updates old (decoupled PPO loss); 0 is synchronous.",
+    )
     checkpoint_every: int = Field(5, ge=1, description="Iterations between checkpoints.")
     keep_checkpoints: int = Field(2, ge=1, description="Checkpoints kept on disk.")
     progress: bool = Field(True, description="Show the live progress display.")

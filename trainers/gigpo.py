@@ -37,7 +37,6 @@ from pydantic import Field
 
 from agentgym.exceptions import ConfigError
 from agentgym.records import Trajectory
-from agentgym.rollout import group_episodes
 from agentgym.trainers.algorithms import Needs, ReportSpec
 from agentgym.trainers.batching import StepRows
 from agentgym.trainers.config import PolicyLossSettings
@@ -292,6 +291,7 @@ class GiGPO:
         self.needs = Needs(
             reference=self.objective.needs_reference,
             envs_per_iteration=config.group_size * config.groups_per_iteration,
+            group_rollouts=(config.groups_per_iteration, config.group_size),
         )
 
     def modules(self) -> dict[str, Any]:
@@ -301,9 +301,7 @@ class GiGPO:
         cfg, t = self.config, self.trainer
         # 1. Rollout: N trajectories of each task group, from the same initial state.
         started = time.perf_counter()
-        tasks = t.next_tasks(cfg.groups_per_iteration)
-        seed = t.episode_seed(iteration)
-        result = t.rollout(group_episodes(tasks, split="train", group_size=cfg.group_size, seed=seed))
+        result = t.iteration_rollout(iteration)  # with async_staleness K: played ahead, ≤ K versions old
         trajectories = [traj for traj in result.trajectories if not traj.failed]
         rollout_s = time.perf_counter() - started
 

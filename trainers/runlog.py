@@ -72,6 +72,7 @@ def rollout_metrics(result: Any) -> dict[str, Any]:
         "failed": s.failed,
         "failure_kinds": s.failure_kinds,
         "env_steps": sum(len(traj.steps) for traj in result.trajectories),
+        "policy_version": min((t.policy_version or 0 for t in result.trajectories), default=0),
     }
 
 

@@ -11,6 +11,10 @@ Determinism: the task order, the env seeds and the sampler's seed are
 functions of (seed, iteration), and the checkpoint holds everything else
 (weights, optimizer, scheduler, RNG states, cursor), so a resumed run continues
 bit for bit (with ``deterministic: true`` on CPU).
+
+With ``async_staleness: K`` > 0 an algorithm that declares its iteration's
+task groups (``Needs.group_rollouts``) gets them from a background generator
+that plays ahead with weights at most K updates old (:mod:`.async_rollouts`).
 """
 
 from __future__ import annotations
@@ -31,9 +35,10 @@ from agentgym.exceptions import ConfigError
 from agentgym.policies.base import ReplySeeds
 from agentgym.policies.hf import TransformersPolicy
 from agentgym.records import Trajectory
-from agentgym.rollout import EpisodeSpec, RolloutResult, Summary
+from agentgym.rollout import EpisodeSpec, RolloutEngine, RolloutResult, Summary, group_episodes
 from agentgym.trainers.algorithms import Needs, ReportSpec, get_algorithm
-from agentgym.trainers.batching import Sample, episode_samples, step_samples
+from agentgym.trainers.async_rollouts import AsyncRollouts
+from agentgym.trainers.batching import Sample, episode_samples, mark_stale, step_samples
 from agentgym.trainers.checkpoint import (
     CHECKPOINTS,
     latest_checkpoint,
@@ -155,6 +160,7 @@ class Trainer:
         self.cursor = TaskCursor(self.splits["train"], config.seed, state["cursor"] if state else 0)
         spec = get_algorithm(config.algorithm)
         self.algorithm: Algorithm = spec.algorithm_class(config.algo, self)
+        _check_async(config, self.algorithm.needs, self.ranks)
         self.learner = Learner(
             config.model,
             config.optim,
@@ -184,12 +190,16 @@ class Trainer:
                 self.league.load_state_dict(state["league"])
             elif self.ranks.is_main and self.league.settings.self_play:
                 self.league.snapshot(0, self.learner)  # the starting model is the first snapshot
-        slots = self.algorithm.needs.envs_per_iteration
-        self.engine = make_engine(config, self.policy, train_sampling(config), slots)
+        self.engine = self.training_engine(self.policy)
         self.eval_specs = eval_episodes(
             config.eval.split, self.splits[config.eval.split], config.eval.episodes
         )
         self.eval_engine = make_engine(config, self.eval_policy, eval_sampling(config), len(self.eval_specs))
+        self.async_rollouts = (
+            AsyncRollouts(self, config.async_staleness, state.get("async_rollouts", []) if state else [])
+            if config.async_staleness
+            else None
+        )
 
     # -- services for algorithms ------------------------------------------------------
 
@@ -200,6 +210,14 @@ class Trainer:
     def episode_seed(self, iteration: int) -> int:
         """Base env seed of an iteration's episodes (each group adds its index)."""
         return self.config.seed * 1_000_003 + iteration * 10_007
+
+    def reply_seeds(self, iteration: int) -> ReplySeeds:
+        """The training sampler's seeds of an iteration."""
+        return ReplySeeds(self.config.seed * 7_919 + iteration)
+
+    def training_engine(self, policy: TransformersPolicy) -> RolloutEngine:
+        """A rollout engine for training episodes (temperature 1) with ``policy``."""
+        return make_engine(self.config, policy, train_sampling(self.config), self.algorithm.needs.envs_per_iteration)
 
     def rollout(self, episodes: Sequence[EpisodeSpec]) -> RolloutResult:
         """Play ``episodes`` (this rank's groups of them) with the current weights, at temperature 1.
@@ -213,7 +231,35 @@ class Trainer:
             result = self.engine.run(self.ranks.share(episodes, [e.group_id for e in episodes]))
         if self.league is not None:
             self.league.record(result.trajectories)
+        for trajectory in result.trajectories:
+            trajectory.policy_version = self.iteration
         return result
+
+    def iteration_rollout(self, iteration: int) -> RolloutResult:
+        """The training episodes of ``iteration``: its ``Needs.group_rollouts`` task groups, played.
+
+        Synchronously with the current weights; with ``async_staleness`` K, by
+        the background generator with weights at most K updates old (each
+        trajectory's ``policy_version`` says which).
+        """
+        groups, _ = self.algorithm.needs.group_rollouts or (0, 0)
+        if self.async_rollouts is None:
+            return self.rollout(self._iteration_episodes(iteration, self.next_tasks(groups)))
+        result = self.async_rollouts.take(iteration)
+        self.next_tasks(groups)  # the generator's own cursor ran ahead; this one is checkpointed
+        return result
+
+    def play_iteration(
+        self, iteration: int, tasks: list[int], engine: RolloutEngine, policy: TransformersPolicy
+    ) -> RolloutResult:
+        """Play ``iteration``'s task groups of ``tasks`` on ``engine`` (the async generator's)."""
+        policy.seeds = self.reply_seeds(iteration)
+        with self.learner.autocast():
+            return engine.run(self._iteration_episodes(iteration, tasks))
+
+    def _iteration_episodes(self, iteration: int, tasks: list[int]) -> list[EpisodeSpec]:
+        _, size = self.algorithm.needs.group_rollouts or (0, 1)
+        return group_episodes(tasks, split="train", group_size=size, seed=self.episode_seed(iteration))
 
     def logs_samples(self, iteration: int) -> bool:
         """Whether ``iteration`` keeps annotated sample trajectories (the first and each evaluated one)."""
@@ -221,10 +267,19 @@ class Trainer:
         return iteration == 0 or bool(every and (iteration + 1) % every == 0)
 
     def samples(self, trajectories: Sequence[Trajectory], advantages: Sequence[float]) -> list[Sample]:
-        """Training samples of ``trajectories`` in the configured mode (per step or per episode)."""
+        """Training samples of ``trajectories`` in the configured mode (per step or per episode).
+
+        Samples played by older weights than the learner's (asynchronous
+        rollouts) keep their log-probs as behaviour log-probs (:func:`.batching.mark_stale`).
+        """
         if self.config.rollout.samples == "step":
-            return step_samples(trajectories, advantages)
-        return episode_samples(trajectories, advantages, self.learner.tokenizer, self.engine.config.prompt)
+            samples = step_samples(trajectories, advantages)
+        else:
+            samples = episode_samples(
+                trajectories, advantages, self.learner.tokenizer, self.engine.config.prompt
+            )
+        mark_stale(samples, self.iteration)
+        return samples
 
     def update(self, samples: Sequence[Sample], objective: Objective, iteration: int) -> dict[str, float]:
         """Optimizer steps on ``samples``; mini-batch order seeded by (seed, iteration)."""
@@ -240,6 +295,8 @@ class Trainer:
         self.display = Display(cfg.progress, cfg.iterations, title, start=self.iteration)
         try:
             with self._determinism():
+                if self.async_rollouts is not None:
+                    self.async_rollouts.start()
                 summary = self.evaluate() if self.iteration == 0 else None
                 while self.iteration < cfg.iterations and not self._budget_spent():
                     self._train_one()
@@ -257,7 +314,7 @@ class Trainer:
 
     def _train_one(self) -> None:
         it = self.iteration
-        self.policy.seeds = ReplySeeds(self.config.seed * 7_919 + it)
+        self.policy.seeds = self.reply_seeds(it)
         self.display.phase("train")
         started = time.perf_counter()
         metrics = self.ranks.combine(self.algorithm.train_iteration(it))
@@ -266,6 +323,8 @@ class Trainer:
         self.iteration += 1
         if self.league is not None:
             metrics.update(self.league.end_iteration(self.iteration, self.learner))
+        if self.async_rollouts is not None:
+            self.async_rollouts.publish(self.iteration, self.learner.model)
         metrics["time_s"] = time.perf_counter() - started
         self.log.log("train", self.iteration, metrics)
         self.display.advance({k: metrics[k] for k in ("success", "loss", "kl") if k in metrics})
@@ -304,11 +363,15 @@ class Trainer:
             "modules": {name: module.state_dict() for name, module in self.modules.items()},
             "league": self.league.state_dict() if self.league is not None else None,
         }
+        if self.async_rollouts is not None:  # played by older weights: resumed as they are
+            state["async_rollouts"] = self.async_rollouts.pending()
         return save_checkpoint(
             self.run_dir, self.iteration, self.learner, state, self.config.keep_checkpoints
         )
 
     def close(self) -> None:
+        if self.async_rollouts is not None:
+            self.async_rollouts.close()
         self.display.close()
         self.engine.close()
         self.eval_engine.close()
@@ -350,6 +413,21 @@ class Trainer:
         if not (self.run_dir / "config.yaml").is_file():
             raise ConfigError(f"cannot resume: {str(self.run_dir)!r} is not a training run (no config.yaml)")
         return latest_checkpoint(self.run_dir)  # None: killed before its first checkpoint
+
+
+def _check_async(config: TrainConfig, needs: Needs, ranks: Ranks) -> None:
+    """Refuse ``async_staleness`` where it cannot apply, in one line."""
+    if not config.async_staleness:
+        return
+    if needs.group_rollouts is None:
+        raise ConfigError(
+            f"{config.algorithm} does not play its iterations as task groups, so it cannot roll out "
+            "ahead; async_staleness applies to gigpo, grpo and rloo: drop --async-staleness"
+        )
+    if ranks.size > 1:
+        raise ConfigError("async_staleness runs in one process; drop --nproc or set --async-staleness 0")
+    if config.league is not None:
+        raise ConfigError("a league draws opponents as it trains, so it cannot roll out ahead; drop --async-staleness")
 
 
 def _probe_env(config: TrainConfig) -> tuple[dict[str, Any], dict[str, int]]:

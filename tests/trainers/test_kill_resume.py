@@ -227,3 +227,28 @@ def test_sigkill_then_resume_is_exact_for_a_league_on_dealornodeal(write_league_
         a = load_file(whole / "league" / name / "model.safetensors")
         b = load_file(broken / "league" / name / "model.safetensors")
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_sigkill_then_resume_is_exact_with_async_rollouts(write_run_config, tmp_path) -> None:
+    """The checkpoint holds the rollouts its older weights played; the rest are played again alike."""
+    staleness = 2
+    config = write_run_config(
+        tmp_path / "run.yaml",
+        algo={"group_size": 3, "groups_per_iteration": 2},
+        optim={"lr": 0.01, "micro_batch_size": 4, "mini_batch_size": 6},
+        eval={"every": 2, "episodes": 2},
+        iterations=ITERATIONS,
+        async_staleness=staleness,
+    )
+    whole, broken = tmp_path / "whole", tmp_path / "broken"
+    subprocess.run(_command(config, whole), env=_env(), check=True, capture_output=True, timeout=180)
+    command = _command(config, broken, "--resume")
+    _kill_when(command, lambda: _completed(broken) >= KILL_AFTER)
+    assert KILL_AFTER <= _completed(broken) < ITERATIONS
+    pending = load_state(latest_checkpoint(broken))["async_rollouts"]
+    assert [p["iteration"] for p in pending] == [_completed(broken) + k for k in range(staleness)]
+    subprocess.run(command, env=_env(), check=True, capture_output=True, timeout=180)
+
+    _assert_same_run(whole, broken)
+    train = [r for r in read_jsonl(whole / "metrics.jsonl") if r["kind"] == "train"]
+    assert [r["policy_version"] for r in train] == [max(j - staleness, 0) for j in range(ITERATIONS)]

@@ -1,0 +1,204 @@
+"""Asynchronous rollouts: the next iterations' episodes played while the current one trains.
+
+With ``async_staleness: K`` (K ≥ 1), a background thread plays the training
+episodes of the coming iterations with its own copy of the policy while the
+learner updates. Weights have a version: the number of updates they have had.
+Iteration ``j`` is played with version ``max(j - K, start)`` (``start``: the
+iteration the run started or resumed at), never newer, so every sample is at
+most K versions behind the weights it trains, and which version plays which
+iteration does not depend on timing: the same seed and K give the same run.
+
+The generator's copy is refreshed from the learner only when the next
+iteration needs a newer version than it holds: after each update the trainer
+publishes the new weights (a copy of the trainable tensors) if an unplayed
+iteration will need them. Each trajectory records the version that played it
+(``Trajectory.policy_version``), and its recorded log-probs become the
+behaviour log-probs of AReaL's decoupled loss (:mod:`.losses`).
+
+Checkpoints and resume: a checkpoint after iteration ``i`` holds the finished
+rollouts of iterations ``i .. i+K-1``, the ones played with weights older than
+the checkpoint's (the trainer waits for them before it writes); a resumed run
+trains on them and plays the rest from the checkpoint's weights, so a killed and
+resumed run equals one never stopped. Rollouts in flight at the kill that the
+checkpoint does not hold are dropped and played again the same way.
+
+Example (two iterations of a tiny model on GuessNumber, one version of staleness):
+    >>> import tempfile
+    >>> from agentgym.policies.tiny import tiny_model
+    >>> from agentgym.trainers import build_config
+    >>> from agentgym.trainers.trainer import Trainer
+    >>> tmp = tempfile.mkdtemp()
+    >>> model, tokenizer = tiny_model(["guess 8", "Too high. guess 4"], seed=0)
+    >>> model.save_pretrained(f"{tmp}/model"); _ = tokenizer.save_pretrained(f"{tmp}/model")
+    >>> config = build_config(
+    ...     "grpo",
+    ...     {"env": "guess", "model": {"name_or_path": f"{tmp}/model"}},
+    ...     ["iterations=2", "async_staleness=1", "algo.group_size=2", "algo.groups_per_iteration=2",
+    ...      "eval.episodes=2", "rollout.max_new_tokens=4", "progress=false"],
+    ... )
+    >>> Trainer(config, f"{tmp}/run").run().episodes
+    2
+    >>> import shutil; shutil.rmtree(tmp)
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from agentgym.policies.hf import TransformersPolicy
+from agentgym.records import Trajectory
+from agentgym.rollout import RolloutResult, Summary
+
+if TYPE_CHECKING:
+    from agentgym.trainers.trainer import Trainer
+
+
+class AsyncRollouts:
+    """A background generator of an algorithm's iteration rollouts, at most ``staleness`` versions behind.
+
+    Args:
+        trainer: the trainer whose iterations are played (its algorithm declares
+            ``Needs.group_rollouts``).
+        staleness: K, the largest version gap between a sample and the weights it trains.
+        pending: finished rollouts of the next iterations, as :meth:`pending` saved them.
+    """
+
+    def __init__(self, trainer: Trainer, staleness: int, pending: Sequence[dict[str, Any]] = ()) -> None:
+        from agentgym.trainers.trainer import TaskCursor
+
+        self.trainer, self.staleness = trainer, staleness
+        self.first = trainer.iteration  # the version the run (re)started with
+        self.groups, _ = trainer.algorithm.needs.group_rollouts or (0, 0)
+        learner = trainer.learner
+        self.model = copy.deepcopy(learner.model).eval()  # the generator's own weights
+        tokenizer = copy.deepcopy(learner.tokenizer)  # a fast tokenizer is not safe across threads
+        self.policy = TransformersPolicy(self.model, tokenizer, seed=trainer.config.seed)
+        self.engine = trainer.training_engine(self.policy)
+        self.version = trainer.iteration  # the version the copy holds
+        self.weights: dict[int, dict[str, torch.Tensor]] = {}  # published versions not loaded yet
+        self.done: dict[int, RolloutResult] = {}
+        for item in pending:
+            self.done[item["iteration"]] = _result(item)
+        self.next = trainer.iteration + len(self.done)  # the next iteration to play
+        position = trainer.cursor.position + len(self.done) * self.groups  # this cursor runs ahead
+        self.cursor = TaskCursor(trainer.splits["train"], trainer.config.seed, position)
+        self.cond = threading.Condition()
+        self.error: BaseException | None = None
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, name="agentgym-async-rollouts", daemon=True)
+
+    def start(self) -> None:
+        """Start playing (the trainer calls it once torch's determinism and threads are set)."""
+        self.thread.start()
+
+    def played_by(self, iteration: int) -> int:
+        """The weights version that plays ``iteration``."""
+        return max(iteration - self.staleness, self.first)
+
+    # -- the learner's side -------------------------------------------------------------
+
+    def take(self, iteration: int) -> RolloutResult:
+        """The rollout of ``iteration``, waiting for it to finish."""
+        with self.cond:
+            self.cond.wait_for(lambda: iteration in self.done or self.error is not None)
+            if self.error is not None:
+                raise self.error
+            return self.done.pop(iteration)
+
+    def publish(self, version: int, model: torch.nn.Module) -> None:
+        """Offer the weights of ``version`` (just updated); copied if an unplayed iteration needs them."""
+        iteration = version + self.staleness  # the first iteration played by this version
+        with self.cond:
+            if iteration >= self.trainer.config.iterations or iteration < self.next:
+                return
+        state = {name: p.detach().clone() for name, p in model.named_parameters() if p.requires_grad}
+        with self.cond:
+            self.weights[version] = state
+            self.cond.notify_all()
+
+    def pending(self) -> list[dict[str, Any]]:
+        """The finished rollouts of the iterations played with weights older than the learner's.
+
+        Waits for the ones still playing: these are what a checkpoint must hold to resume exactly.
+        """
+        t = self.trainer
+        last = min(t.iteration + self.staleness, t.config.iterations)
+        with self.cond:
+            self.cond.wait_for(lambda: self.next >= last or self.error is not None)
+            if self.error is not None:
+                raise self.error
+            return [_saved(j, self.done[j]) for j in range(t.iteration, last)]
+
+    def close(self) -> None:
+        """Stop the generator (after the rollout it is playing) and its envs."""
+        with self.cond:
+            self.stopping = True
+            self.cond.notify_all()
+        if self.thread.is_alive():
+            self.thread.join()
+        self.engine.close()
+
+    # -- the generator's side -----------------------------------------------------------
+
+    def _run(self) -> None:
+        t = self.trainer
+        try:
+            if t.config.cpu_threads:
+                torch.set_num_threads(t.config.cpu_threads)
+            while True:
+                with self.cond:
+                    j = self.next
+                    version = self.played_by(j)
+                    self.cond.wait_for(lambda: self.stopping or self._can_play(j))  # noqa: B023 (called here)
+                    if self.stopping:
+                        return
+                    state = self.weights.pop(version, None)
+                    for old in [v for v in self.weights if v < version]:
+                        del self.weights[old]
+                if state is not None:
+                    self._load(state, version)
+                result = t.play_iteration(j, self.cursor.take(self.groups), self.engine, self.policy)
+                for trajectory in result.trajectories:
+                    trajectory.policy_version = version
+                with self.cond:
+                    self.done[j] = result
+                    self.next = j + 1
+                    self.cond.notify_all()
+        except BaseException as err:  # handed to the learner's thread, which raises it
+            with self.cond:
+                self.error = err
+                self.cond.notify_all()
+
+    def _can_play(self, iteration: int) -> bool:
+        """Whether ``iteration`` is part of the run and the weights it is played by are here."""
+        version = self.played_by(iteration)
+        return iteration < self.trainer.config.iterations and (
+            version == self.version or version in self.weights
+        )
+
+    def _load(self, state: dict[str, torch.Tensor], version: int) -> None:
+        params = dict(self.model.named_parameters())
+        with torch.no_grad():
+            for name, value in state.items():
+                params[name].copy_(value)
+        self.version = version
+
+
+def _saved(iteration: int, result: RolloutResult) -> dict[str, Any]:
+    return {
+        "iteration": iteration,
+        "trajectories": [t.to_json() for t in result.trajectories],
+        "summary": result.summary.model_dump_json(),
+    }
+
+
+def _result(item: dict[str, Any]) -> RolloutResult:
+    return RolloutResult(
+        [Trajectory.model_validate_json(t) for t in item["trajectories"]],
+        Summary.model_validate_json(item["summary"]),
+    )
