@@ -1,17 +1,20 @@
 """Asynchronous rollouts: the next iterations' episodes played while the current one trains.
 
-With ``async_staleness: K`` (K ≥ 1), a background thread plays the training
+With ``async_staleness: K`` (K ≥ 1), a generator process plays the training
 episodes of the coming iterations with its own copy of the policy while the
-learner updates. Weights have a version: the number of updates they have had.
-Iteration ``j`` is played with version ``max(j - K, start)`` (``start``: the
-iteration the run started or resumed at), never newer, so every sample is at
-most K versions behind the weights it trains, and which version plays which
-iteration does not depend on timing: the same seed and K give the same run.
+learner updates (a process, not a thread: a small model's generation is mostly
+Python, which would hold the learner's interpreter lock). Weights have a
+version: the number of updates they have had. Iteration ``j`` is played with
+version ``max(j - K, start)`` (``start``: the iteration the run started or
+resumed at), never newer, so every sample is at most K versions behind the
+weights it trains, and which version plays which iteration does not depend on
+timing: the same seed and K give the same run.
 
 The generator's copy is refreshed from the learner only when the next
 iteration needs a newer version than it holds: after each update the trainer
 publishes the new weights (a copy of the trainable tensors) if an unplayed
-iteration will need them. Each trajectory records the version that played it
+iteration will need them, and a feeder thread sends them with that iteration's
+episodes. Each trajectory records the version that played it
 (``Trajectory.policy_version``), and its recorded log-probs become the
 behaviour log-probs of AReaL's decoupled loss (:mod:`.losses`).
 
@@ -44,17 +47,21 @@ Example (two iterations of a tiny model on GuessNumber, one version of staleness
 from __future__ import annotations
 
 import copy
+import multiprocessing
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
 
+from agentgym.exceptions import AgentGymError
+from agentgym.policies.base import ReplySeeds
 from agentgym.policies.hf import TransformersPolicy
 from agentgym.records import Trajectory
 from agentgym.rollout import RolloutResult, Summary
 
 if TYPE_CHECKING:
+    from agentgym.trainers.config import TrainConfig
     from agentgym.trainers.trainer import Trainer
 
 
@@ -74,12 +81,7 @@ class AsyncRollouts:
         self.trainer, self.staleness = trainer, staleness
         self.first = trainer.iteration  # the version the run (re)started with
         self.groups, _ = trainer.algorithm.needs.group_rollouts or (0, 0)
-        learner = trainer.learner
-        self.model = copy.deepcopy(learner.model).eval()  # the generator's own weights
-        tokenizer = copy.deepcopy(learner.tokenizer)  # a fast tokenizer is not safe across threads
-        self.policy = TransformersPolicy(self.model, tokenizer, seed=trainer.config.seed)
-        self.engine = trainer.training_engine(self.policy)
-        self.version = trainer.iteration  # the version the copy holds
+        self.version = trainer.iteration  # the version the generator's copy holds
         self.weights: dict[int, dict[str, torch.Tensor]] = {}  # published versions not loaded yet
         self.done: dict[int, RolloutResult] = {}
         for item in pending:
@@ -90,10 +92,23 @@ class AsyncRollouts:
         self.cond = threading.Condition()
         self.error: BaseException | None = None
         self.stopping = False
-        self.thread = threading.Thread(target=self._run, name="agentgym-async-rollouts", daemon=True)
+        self.thread = threading.Thread(target=self._feed, name="agentgym-async-rollouts", daemon=True)
+        self.process: Any = None
+        self.conn: Any = None
 
     def start(self) -> None:
-        """Start playing (the trainer calls it once torch's determinism and threads are set)."""
+        """Start the generator process (with a copy of the learner's weights) and its feeder thread."""
+        t, learner = self.trainer, self.trainer.learner
+        context = multiprocessing.get_context("spawn")  # fork is unsafe once torch has threads
+        self.conn, child = context.Pipe()
+        self.process = context.Process(
+            target=_generator,
+            args=(child, copy.deepcopy(learner.model).eval(), learner.tokenizer, t.config),
+            kwargs={"slots": t.algorithm.needs.envs_per_iteration, "bf16": learner.bf16},
+            name="agentgym-generator",  # not a daemon: its env workers may be processes
+        )
+        self.process.start()
+        child.close()
         self.thread.start()
 
     def played_by(self, iteration: int) -> int:
@@ -132,7 +147,7 @@ class AsyncRollouts:
             self.cond.wait_for(lambda: self.next >= last or self.error is not None)
             if self.error is not None:
                 raise self.error
-            return [_saved(j, self.done[j]) for j in range(t.iteration, last)]
+            return [{"iteration": j, **_saved(self.done[j])} for j in range(t.iteration, last)]
 
     def close(self) -> None:
         """Stop the generator (after the rollout it is playing) and its envs."""
@@ -141,15 +156,16 @@ class AsyncRollouts:
             self.cond.notify_all()
         if self.thread.is_alive():
             self.thread.join()
-        self.engine.close()
+        if self.process is not None:
+            self.conn.close()  # the generator ends when its pipe closes
+            self.process.join()
 
     # -- the generator's side -----------------------------------------------------------
 
-    def _run(self) -> None:
+    def _feed(self) -> None:
+        """The feeder thread: sends each iteration (and newer weights) to the generator, collects it."""
         t = self.trainer
         try:
-            if t.config.cpu_threads:
-                torch.set_num_threads(t.config.cpu_threads)
             while True:
                 with self.cond:
                     j = self.next
@@ -160,9 +176,20 @@ class AsyncRollouts:
                     state = self.weights.pop(version, None)
                     for old in [v for v in self.weights if v < version]:
                         del self.weights[old]
-                if state is not None:
-                    self._load(state, version)
-                result = t.play_iteration(j, self.cursor.take(self.groups), self.engine, self.policy)
+                episodes = t.iteration_episodes(j, self.cursor.take(self.groups))
+                try:
+                    self.conn.send((episodes, t.reply_seed(j), state))
+                    reply = self.conn.recv()
+                except (EOFError, OSError):
+                    self.process.join()
+                    raise AgentGymError(
+                        f"the rollout generator process exited (code {self.process.exitcode}) mid-rollout; "
+                        "rerun with --resume"
+                    ) from None
+                if isinstance(reply, str):
+                    raise AgentGymError(f"the rollout generator failed: {reply}")
+                self.version = version
+                result = _result(reply)
                 for trajectory in result.trajectories:
                     trajectory.policy_version = version
                 with self.cond:
@@ -181,17 +208,48 @@ class AsyncRollouts:
             version == self.version or version in self.weights
         )
 
-    def _load(self, state: dict[str, torch.Tensor], version: int) -> None:
-        params = dict(self.model.named_parameters())
-        with torch.no_grad():
-            for name, value in state.items():
-                params[name].copy_(value)
-        self.version = version
+
+def _generator(conn: Any, model: Any, tokenizer: Any, config: TrainConfig, *, slots: int, bf16: bool) -> None:
+    """The generator process: plays the episodes it is sent, with the weights it is sent.
+
+    Each message is ``(episodes, reply seed, trainable tensors or None)``; each
+    answer the rollout (as :func:`_saved` writes it) or one line saying what failed.
+    It ends when the trainer closes the pipe (or dies).
+    """
+    from agentgym.trainers.evaluate import make_engine, train_sampling
+
+    if config.cpu_threads:
+        torch.set_num_threads(config.cpu_threads)
+    torch.use_deterministic_algorithms(config.deterministic)
+    policy = TransformersPolicy(model, tokenizer, seed=config.seed)
+    engine = make_engine(config, policy, train_sampling(config), slots)
+    device = next(model.parameters()).device
+    params = dict(model.named_parameters())
+    try:
+        while True:
+            try:
+                episodes, seed, state = conn.recv()
+            except (EOFError, OSError):
+                return
+            try:
+                if state is not None:
+                    with torch.no_grad():
+                        for name, value in state.items():
+                            params[name].copy_(value)
+                policy.seeds = ReplySeeds(seed)
+                autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
+                with autocast:
+                    result = engine.run(episodes)
+                conn.send(_saved(result))
+            except Exception as err:  # reported to the trainer in one line
+                conn.send(f"{type(err).__name__}: {err}")
+                return
+    finally:
+        engine.close()
 
 
-def _saved(iteration: int, result: RolloutResult) -> dict[str, Any]:
+def _saved(result: RolloutResult) -> dict[str, Any]:
     return {
-        "iteration": iteration,
         "trajectories": [t.to_json() for t in result.trajectories],
         "summary": result.summary.model_dump_json(),
     }

@@ -35,7 +35,7 @@ from agentgym.exceptions import ConfigError
 from agentgym.policies.base import ReplySeeds
 from agentgym.policies.hf import TransformersPolicy
 from agentgym.records import Trajectory
-from agentgym.rollout import EpisodeSpec, RolloutEngine, RolloutResult, Summary, group_episodes
+from agentgym.rollout import EpisodeSpec, RolloutResult, Summary, group_episodes
 from agentgym.trainers.algorithms import Needs, ReportSpec, get_algorithm
 from agentgym.trainers.async_rollouts import AsyncRollouts
 from agentgym.trainers.batching import Sample, episode_samples, mark_stale, step_samples
@@ -190,7 +190,8 @@ class Trainer:
                 self.league.load_state_dict(state["league"])
             elif self.ranks.is_main and self.league.settings.self_play:
                 self.league.snapshot(0, self.learner)  # the starting model is the first snapshot
-        self.engine = self.training_engine(self.policy)
+        slots = self.algorithm.needs.envs_per_iteration
+        self.engine = make_engine(config, self.policy, train_sampling(config), slots)
         self.eval_specs = eval_episodes(
             config.eval.split, self.splits[config.eval.split], config.eval.episodes
         )
@@ -211,13 +212,9 @@ class Trainer:
         """Base env seed of an iteration's episodes (each group adds its index)."""
         return self.config.seed * 1_000_003 + iteration * 10_007
 
-    def reply_seeds(self, iteration: int) -> ReplySeeds:
-        """The training sampler's seeds of an iteration."""
-        return ReplySeeds(self.config.seed * 7_919 + iteration)
-
-    def training_engine(self, policy: TransformersPolicy) -> RolloutEngine:
-        """A rollout engine for training episodes (temperature 1) with ``policy``."""
-        return make_engine(self.config, policy, train_sampling(self.config), self.algorithm.needs.envs_per_iteration)
+    def reply_seed(self, iteration: int) -> int:
+        """Seed of the training sampler's :class:`ReplySeeds` in an iteration."""
+        return self.config.seed * 7_919 + iteration
 
     def rollout(self, episodes: Sequence[EpisodeSpec]) -> RolloutResult:
         """Play ``episodes`` (this rank's groups of them) with the current weights, at temperature 1.
@@ -244,20 +241,13 @@ class Trainer:
         """
         groups, _ = self.algorithm.needs.group_rollouts or (0, 0)
         if self.async_rollouts is None:
-            return self.rollout(self._iteration_episodes(iteration, self.next_tasks(groups)))
+            return self.rollout(self.iteration_episodes(iteration, self.next_tasks(groups)))
         result = self.async_rollouts.take(iteration)
         self.next_tasks(groups)  # the generator's own cursor ran ahead; this one is checkpointed
         return result
 
-    def play_iteration(
-        self, iteration: int, tasks: list[int], engine: RolloutEngine, policy: TransformersPolicy
-    ) -> RolloutResult:
-        """Play ``iteration``'s task groups of ``tasks`` on ``engine`` (the async generator's)."""
-        policy.seeds = self.reply_seeds(iteration)
-        with self.learner.autocast():
-            return engine.run(self._iteration_episodes(iteration, tasks))
-
-    def _iteration_episodes(self, iteration: int, tasks: list[int]) -> list[EpisodeSpec]:
+    def iteration_episodes(self, iteration: int, tasks: list[int]) -> list[EpisodeSpec]:
+        """The episodes of ``iteration``: ``Needs.group_rollouts`` copies of each of ``tasks``."""
         _, size = self.algorithm.needs.group_rollouts or (0, 1)
         return group_episodes(tasks, split="train", group_size=size, seed=self.episode_seed(iteration))
 
@@ -314,7 +304,7 @@ class Trainer:
 
     def _train_one(self) -> None:
         it = self.iteration
-        self.policy.seeds = self.reply_seeds(it)
+        self.policy.seeds = ReplySeeds(self.reply_seed(it))
         self.display.phase("train")
         started = time.perf_counter()
         metrics = self.ranks.combine(self.algorithm.train_iteration(it))

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -9,7 +13,7 @@ import torch
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
-from agentgym.exceptions import ConfigError
+from agentgym.exceptions import AgentGymError, ConfigError
 from agentgym.trainers.async_rollouts import AsyncRollouts
 from agentgym.trainers.checkpoint import latest_checkpoint
 from agentgym.trainers.cli import app
@@ -54,13 +58,13 @@ def _same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> boo
 
 
 def test_the_generator_at_staleness_0_is_the_synchronous_run(tiny_model_dir, guess_kwargs, tmp_path) -> None:
-    """K = 0 through the whole asynchronous machinery (own weight copy, thread, versions) changes nothing."""
+    """K = 0 through the whole asynchronous machinery (generator process, versions) changes nothing."""
     config = _config(tiny_model_dir, guess_kwargs)
     Trainer(config, tmp_path / "sync").run()
     trainer = Trainer(config, tmp_path / "generator")
     trainer.async_rollouts = AsyncRollouts(trainer, staleness=0)
     trainer.run()
-    assert not trainer.async_rollouts.thread.is_alive()
+    assert not trainer.async_rollouts.thread.is_alive() and not trainer.async_rollouts.process.is_alive()
     assert _same_weights(_weights(tmp_path / "sync"), _weights(tmp_path / "generator"))
     assert _history(tmp_path / "sync") == _history(tmp_path / "generator")
     train = [r for r in _history(tmp_path / "sync") if r["kind"] == "train"]
@@ -115,3 +119,22 @@ def test_the_cli_flag_sets_the_config_key(tiny_model_dir, guess_kwargs, tmp_path
     assert read_config(tmp_path / "run" / "config.yaml").async_staleness == 1
     train = [r for r in read_jsonl(tmp_path / "run" / "metrics.jsonl") if r["kind"] == "train"]
     assert [r["policy_version"] for r in train] == [0, 0]
+
+
+def test_a_dead_generator_stops_the_run_in_one_line(tiny_model_dir, guess_kwargs, tmp_path) -> None:
+    trainer = Trainer(_config(tiny_model_dir, guess_kwargs, "async_staleness=1"), tmp_path / "run")
+
+    def kill_generator() -> None:
+        deadline = time.monotonic() + 60
+        while getattr(trainer.async_rollouts.process, "pid", None) is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(trainer.async_rollouts.process.pid, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_generator)
+    killer.start()
+    with pytest.raises(AgentGymError) as err:
+        trainer.run()
+    killer.join()
+    assert str(err.value) == (
+        "the rollout generator process exited (code -9) mid-rollout; rerun with --resume"
+    )
