@@ -417,7 +417,9 @@ def _check_async(config: TrainConfig, needs: Needs, ranks: Ranks) -> None:
     if ranks.size > 1:
         raise ConfigError("async_staleness runs in one process; drop --nproc or set --async-staleness 0")
     if config.league is not None:
-        raise ConfigError("a league draws opponents as it trains, so it cannot roll out ahead; drop --async-staleness")
+        raise ConfigError(
+            "a league draws opponents as it trains, so it cannot roll out ahead; drop --async-staleness"
+        )
 
 
 def _probe_env(config: TrainConfig) -> tuple[dict[str, Any], dict[str, int]]:

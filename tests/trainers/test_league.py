@@ -274,3 +274,14 @@ def test_archer_and_gigpo_train_in_a_league(write_league_config, tmp_path) -> No
         assert code == 0, lines
         train = [r for r in read_jsonl(tmp_path / algorithm / "metrics.jsonl") if r["kind"] == "train"]
         assert [r["league_games"] for r in train] == [2, 2] and "rating/snapshot-000002" in train[-1]
+
+
+def test_a_league_with_async_rollouts_is_one_line(dond_model_dir, tmp_path) -> None:
+    config = build_config(
+        "grpo",
+        {"env": "dealornodeal", "model": {"name_or_path": str(dond_model_dir)}},
+        ["league.snapshot_every=2", "seat.others=fair", "async_staleness=1"],
+    )
+    with pytest.raises(ConfigError, match=r"^a league draws opponents as it trains, so it cannot roll out"):
+        Trainer(config, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
