@@ -47,7 +47,7 @@ class SandboxError(EnvCrashedError):
 
 
 class ServerUnreachableError(EnvCrashedError):
-    """An env server that does not answer (not running, killed, or the address is wrong)."""
+    """An env server or a model server that does not answer (not running, killed, or the address is wrong)."""
 
 
 class StepTimeoutError(AgentGymError, TimeoutError):
@@ -95,17 +95,19 @@ def failure_kind(err: BaseException, *, source: Literal["env", "policy"]) -> Fai
         'env_timeout'
         >>> failure_kind(ReplyParseError("no choices"), source="policy")
         'parse_error'
+        >>> failure_kind(ServerUnreachableError("connection refused"), source="policy")
+        'server_unreachable'
         >>> failure_kind(RuntimeError("boom"), source="env")
         'env_crash'
     """
+    if isinstance(err, ServerUnreachableError):
+        return "server_unreachable"
     if source == "policy":
         return "parse_error" if isinstance(err, ReplyParseError) else "policy_error"
     if isinstance(err, TimeoutError):
         return "env_timeout"
     if isinstance(err, SandboxError):
         return "sandbox"
-    if isinstance(err, ServerUnreachableError):
-        return "server_unreachable"
     return "env_crash"
 
 

@@ -340,6 +340,30 @@ def fresh_logprobs(model: Any, prompt_ids: Sequence[int], token_ids: Sequence[in
     return logp.gather(-1, torch.tensor(list(token_ids))[:, None])[:, 0]
 
 
+class LockStep:
+    """A policy seen through its batched ``generate`` only, so the rollout engine turns it in lock-step.
+
+    For comparing a server policy's streaming rollout with the per-turn batched one.
+
+    Example:
+        >>> from agentgym.policies import ConcurrentPolicy, OpenAIPolicy
+        >>> policy = OpenAIPolicy("http://127.0.0.1:8000/v1", model="m")
+        >>> isinstance(policy, ConcurrentPolicy), isinstance(LockStep(policy), ConcurrentPolicy)
+        (True, False)
+    """
+
+    def __init__(self, policy: Any) -> None:
+        self.policy = policy
+        self.name, self.wants_messages, self.wants_expert = (
+            policy.name,
+            policy.wants_messages,
+            policy.wants_expert,
+        )
+
+    def generate(self, queries: Sequence[Any], sampling: Any) -> list[Any]:
+        return self.policy.generate(queries, sampling)
+
+
 def require_backend(available: bool, reason: str) -> None:
     """Skip the calling test when a backend is missing, or fail under ``AGENTGYM_REQUIRE_ALL=1``.
 

@@ -45,7 +45,8 @@ class CountEnv(TextEnv):
 
     With ``spin_at``, reset starts a native-like engine (a :class:`Spinner` child
     process) and step ``spin_at`` spins in it forever, until :meth:`abort` kills it
-    as TextWorld's engine is killed.
+    as TextWorld's engine is killed. ``step_sleep_s[i]`` is how long each step of
+    task ``i`` takes (uneven step latency).
     """
 
     def __init__(
@@ -54,10 +55,12 @@ class CountEnv(TextEnv):
         hang_at: int | None = None,
         die_at: int | None = None,
         spin_at: int | None = None,
+        step_sleep_s: list[float] | None = None,
     ) -> None:
         super().__init__(max_steps=10, max_action_length=64)
         self.splits = {"train": 4, "valid": 2, "test": 2}
         self.crash_at, self.hang_at, self.die_at, self.spin_at = crash_at, hang_at, die_at, spin_at
+        self.step_sleep_s = step_sleep_s or []
         self.engine: ChildProcess | None = None
         self.count = 0
         self.salt = 0
@@ -75,6 +78,10 @@ class CountEnv(TextEnv):
 
     def _step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         self.count += 1
+        assert self._episode is not None
+        task_id = self._episode.options.task_id
+        if task_id < len(self.step_sleep_s):
+            time.sleep(self.step_sleep_s[task_id])
         if self.count == self.crash_at:
             raise ValueError("boom")
         if self.count == self.hang_at:

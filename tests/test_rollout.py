@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from agentgym.policies import ExpertPolicy, OpenAIPolicy, RandomPolicy, Scripted
 from agentgym.policies.base import Generation, SamplingParams
 from agentgym.records import TrajectoryWriter, load_trajectories
 from agentgym.rollout import Command, EnvFactory, RolloutConfig, RolloutEngine, group_episodes
-from agentgym.testing import require_backend, serve_in_thread
+from agentgym.testing import LockStep, require_backend, serve_in_thread
 
 QUIET = {"progress": False}
 NO_FAILURES = dict.fromkeys(FAILURE_KINDS, 0)
@@ -179,6 +180,93 @@ def test_openai_requests_carry_a_new_seed_each_turn_and_the_same_seeds_each_run(
             seeds.clear()
     assert len(set(runs[0])) == 6  # two copies of one task, three turns each: six seeds
     assert runs[1] == runs[0]
+
+
+def chat_server(reply) -> FastAPI:
+    """An OpenAI-style chat server answering ``reply(body)`` to every request."""
+    app = FastAPI()
+
+    @app.post("/v1/chat/completions")
+    def complete(body: dict[str, Any]) -> dict[str, Any]:
+        return {"choices": [{"message": {"content": reply(body)}, "finish_reason": "stop"}]}
+
+    return app
+
+
+def test_a_server_policy_gets_an_envs_next_request_as_soon_as_its_step_returns(free_port: int) -> None:
+    """Task 0's steps take 0.5 s: task 1 plays all its turns meanwhile, not one per turn of task 0."""
+    seen: list[tuple[str, int]] = []  # (first observation, turn) of each request, as it arrives
+
+    def reply(body: dict[str, Any]) -> str:
+        messages = body["messages"]
+        seen.append((messages[1]["content"][:6], sum(m["role"] == "assistant" for m in messages)))
+        return "<action>next</action>"
+
+    factory = EnvFactory("helper_envs:agentgym/Count-v0", {"step_sleep_s": [0.5, 0.0]})
+    with serve_in_thread(chat_server(reply), free_port) as url:
+        policy = OpenAIPolicy(f"{url}/v1", model="m")
+        result = run(
+            factory, policy, group_episodes([0, 1]), num_envs=2, num_workers=2, prompt={"history": None}
+        )
+    assert result.summary.success_rate == 1.0
+    assert seen.index(("task 0", 1)) > seen.index(("task 1", 4))
+
+
+def test_streaming_and_lock_step_turns_give_the_same_trajectories(free_port: int) -> None:
+    """The reply is a function of the request's seed alone, as a seeded vLLM sample is."""
+
+    def reply(body: dict[str, Any]) -> str:
+        return f"<action>{['next', 'wait', 'next'][body['seed'] % 3]}</action>"
+
+    specs = group_episodes(range(3), group_size=2, seed=5)
+    factory = EnvFactory("helper_envs:agentgym/Count-v0")
+    with serve_in_thread(chat_server(reply), free_port) as url:
+        streamed = run(factory, OpenAIPolicy(f"{url}/v1", model="m", seed=0), specs, num_envs=4)
+        lock_step = run(factory, LockStep(OpenAIPolicy(f"{url}/v1", model="m", seed=0)), specs, num_envs=4)
+    assert comparable(streamed.trajectories) == comparable(lock_step.trajectories)
+    assert len({tuple(s.action for s in t.steps) for t in streamed.trajectories}) > 1
+
+
+def test_requests_in_flight_are_bounded_by_max_in_flight(free_port: int) -> None:
+    lock, now, most = threading.Lock(), [0], [0]
+
+    def reply(body: dict[str, Any]) -> str:
+        with lock:
+            now[0] += 1
+            most[0] = max(most[0], now[0])
+        time.sleep(0.05)
+        with lock:
+            now[0] -= 1
+        return "<action>next</action>"
+
+    with serve_in_thread(chat_server(reply), free_port) as url:
+        policy = OpenAIPolicy(f"{url}/v1", model="m")
+        result = run(
+            "helper_envs:agentgym/Count-v0", policy, group_episodes(range(4)), num_envs=4, max_in_flight=2
+        )
+    assert result.summary.success_rate == 1.0 and most[0] == 2
+
+
+def test_a_model_server_that_does_not_answer_fails_its_episodes_as_unreachable(free_port: int) -> None:
+    policy = OpenAIPolicy(f"http://127.0.0.1:{free_port}/v1", model="m")  # nothing listens there
+    result = run("guess", policy, group_episodes(range(3)), num_envs=2)
+    assert result.summary.failure_kinds == {**NO_FAILURES, "server_unreachable": 3}
+    failure = result.trajectories[0].failure
+    assert failure.startswith("policy raised ServerUnreachableError: the model server at http://127.0.0.1:")
+    assert failure.endswith("start it again, or point the policy at one that runs") and "\n" not in failure
+
+
+def test_a_worker_restart_fails_the_episodes_whose_envs_it_held(free_port: int) -> None:
+    """Two envs on one process worker: the first to reach step 2 kills it; the other's env went with it."""
+    factory = EnvFactory("helper_envs:agentgym/Count-v0", {"die_at": 2, "step_sleep_s": [0.0, 0.3]})
+    with serve_in_thread(chat_server(lambda body: "<action>next</action>"), free_port) as url:
+        policy = OpenAIPolicy(f"{url}/v1", model="m")
+        result = run(factory, policy, group_episodes(range(2)), num_envs=2, workers="process")
+    failures = sorted(t.failure for t in result.trajectories)
+    assert failures[0] == "step failed: env worker process died (exit code 3)"
+    lost = "step failed: its env was lost when its worker restarted after another env failed: "
+    assert failures[1] == lost + failures[0].removeprefix("step failed: ")
+    assert {t.failure_kind for t in result.trajectories} == {"env_crash"}
 
 
 def test_a_sandbox_that_dies_is_a_sandbox_failure(scratch_registry: None) -> None:

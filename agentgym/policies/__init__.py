@@ -6,12 +6,13 @@ Model backends import their heavy dependencies lazily, on first use.
 from __future__ import annotations
 
 from agentgym.lazy import lazy_exports
-from agentgym.policies.base import Generation, Policy, Query, SamplingParams
+from agentgym.policies.base import ConcurrentPolicy, Generation, Policy, Query, SamplingParams
 from agentgym.policies.models import OFFLINE_MODELS, OfflineModel, resolve_model
 from agentgym.policies.scripted import ExpertPolicy, NoopPolicy, RandomPolicy, ScriptedPolicy
 
 __all__ = [
     # protocol
+    "ConcurrentPolicy",
     "Generation",
     "Policy",
     "Query",

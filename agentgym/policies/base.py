@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -87,6 +88,7 @@ class ReplySeeds:
     def __init__(self, seed: int | None) -> None:
         self.seed = seed
         self.unnamed = 0  # queries without a seed drawn so far
+        self._lock = threading.Lock()  # draws come from many threads (ConcurrentPolicy)
 
     def draw(self, own_seeds: Sequence[int | None], bits: int = 63) -> list[int | None]:
         """The ``bits``-bit reply seeds of queries whose own seeds (:attr:`Query.seed`) are ``own_seeds``."""
@@ -95,8 +97,9 @@ class ReplySeeds:
         out: list[int | None] = []
         for own in own_seeds:
             if own is None:
-                out.append(stable_seed(self.seed, "unnamed", self.unnamed) >> (63 - bits))
-                self.unnamed += 1
+                with self._lock:
+                    unnamed, self.unnamed = self.unnamed, self.unnamed + 1
+                out.append(stable_seed(self.seed, "unnamed", unnamed) >> (63 - bits))
             else:
                 out.append(stable_seed(self.seed, own) >> (63 - bits))
         return out
@@ -138,4 +141,21 @@ class Policy(Protocol):
 
     def generate(self, queries: Sequence[Query], sampling: SamplingParams) -> list[Generation]:
         """One generation per query, in order."""
+        ...
+
+
+@runtime_checkable
+class ConcurrentPolicy(Policy, Protocol):
+    """A policy that answers one query at a time, from many threads at once: a model server.
+
+    The rollout engine keeps such a server busy: each episode sends its next
+    request as soon as its env step returns, up to ``RolloutConfig.max_in_flight``
+    requests at once, and the server batches them as they come (vLLM's
+    continuous batching). A reply depends only on its query (its seed
+    included), never on which requests share the server, so an episode plays
+    the same as in the turn-by-turn batched path.
+    """
+
+    def generate_one(self, query: Query, sampling: SamplingParams) -> Generation:
+        """The reply to one query; safe to call from many threads at once."""
         ...

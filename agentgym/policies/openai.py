@@ -15,16 +15,23 @@ from typing import Any
 
 import httpx
 
-from agentgym.exceptions import ConfigError, ReplyParseError, StepTimeoutError
+from agentgym.exceptions import ConfigError, ReplyParseError, ServerUnreachableError, StepTimeoutError
 from agentgym.policies.base import Generation, Query, ReplySeeds, SamplingParams
 
 
 class OpenAIPolicy:
-    """Chat completions over HTTP, one request per query, ``concurrency`` at a time.
+    """Chat completions over HTTP, one request per query.
 
-    With a ``seed``, each request carries its reply's seed from :class:`ReplySeeds`
-    (copies of one prompt and the turns of an episode sample apart; a run against
-    a server that honours seeds, such as vLLM, replays from ``seed``).
+    A :class:`~agentgym.policies.base.ConcurrentPolicy`: the rollout engine sends
+    each episode's requests through :meth:`generate_one` as its env steps return
+    (``RolloutConfig.max_in_flight`` at once); :meth:`generate` answers a batch
+    ``concurrency`` requests at a time. A server that does not answer (not
+    running, killed mid-request) raises
+    :class:`~agentgym.exceptions.ServerUnreachableError`: the episodes it was
+    serving fail as ``server_unreachable``. With a ``seed``, each request carries
+    its reply's seed from :class:`ReplySeeds` (copies of one prompt and the turns
+    of an episode sample apart; a run against a server that honours seeds, such
+    as vLLM, replays from ``seed``).
 
     Example:
         >>> policy = OpenAIPolicy("http://127.0.0.1:8000/v1", model="tiny")
@@ -54,16 +61,19 @@ class OpenAIPolicy:
             base_url=base_url.rstrip("/"),
             headers={"Authorization": f"Bearer {key}"},
             timeout=timeout_s,
+            # The caller bounds the requests in flight (the engine's max_in_flight, or concurrency).
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=None),
         )
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="openai")
         self.seeds = ReplySeeds(seed)
 
     def generate(self, queries: Sequence[Query], sampling: SamplingParams) -> list[Generation]:
         """One request per query, each with its reply's seed from the policy's :class:`ReplySeeds`."""
-        seeds = self.seeds.draw([q.seed for q in queries], bits=31)
-        return list(self.pool.map(lambda q, s: self._complete(q, sampling, s), queries, seeds))
+        return list(self.pool.map(lambda q: self.generate_one(q, sampling), queries))
 
-    def _complete(self, query: Query, sampling: SamplingParams, seed: int | None) -> Generation:
+    def generate_one(self, query: Query, sampling: SamplingParams) -> Generation:
+        """One request, with the query's reply seed; safe to call from many threads at once."""
+        [seed] = self.seeds.draw([query.seed], bits=31)
         body: dict[str, Any] = {
             "model": self.model,
             "messages": [m.model_dump(exclude_none=True) for m in query.messages],
@@ -85,6 +95,11 @@ class OpenAIPolicy:
             response = self.client.post("/chat/completions", json=body)
         except httpx.TimeoutException as err:
             raise StepTimeoutError(f"{self.client.base_url} did not answer in time: {err}") from err
+        except httpx.TransportError as err:
+            raise ServerUnreachableError(
+                f"the model server at {self.client.base_url} does not answer "
+                f"({type(err).__name__}: {err}): start it again, or point the policy at one that runs"
+            ) from err
         if response.status_code >= 400:
             raise ConfigError(
                 f"{self.client.base_url}/chat/completions answered {response.status_code}: "

@@ -1,9 +1,15 @@
-"""The rollout engine: many environments against one policy, turn by turn.
+"""The rollout engine: many environments against one policy.
 
-Each turn the engine asks the policy once for every active environment (one
-batched generation), then steps all of them in parallel on their workers.
-Turns are synchronous, so the same episodes, seeds and policy give the same
-trajectories whether envs run on threads, subprocesses or Ray actors.
+With a local batched policy (transformers, tiny, scripted) the engine turns in
+lock-step: it asks the policy once for every active environment (one batched
+generation), then steps all of them in parallel on their workers. With a
+policy that serves requests one by one (:class:`~agentgym.policies.ConcurrentPolicy`:
+``openai:`` against vLLM) each episode runs on its own thread instead and
+sends its next request as soon as its env step returns, up to
+``max_in_flight`` at once, so the server is never idle waiting for a turn's
+slowest env or longest reply. Each reply depends only on its episode, copy and
+turn (its seed), so both paths give the same trajectories, whether envs run on
+threads, subprocesses or Ray actors.
 
 A step that raises, times out or loses its worker fails only its episode: the
 trajectory is kept with ``outcome="failed"`` and the reason, never used for
@@ -13,16 +19,20 @@ written as they finish.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentgym.exceptions import AgentGymError, ConfigError, FailureKind, failure_kind
-from agentgym.policies.base import Policy, SamplingParams, stable_seed
+from agentgym.policies.base import ConcurrentPolicy, Generation, Policy, Query, SamplingParams, stable_seed
 from agentgym.prompting import PromptConfig, offered_tools
 from agentgym.records import Trajectory, TrajectoryWriter
 from agentgym.registry import load_entry_point, resolve
@@ -50,6 +60,12 @@ class RolloutConfig(BaseModel):
     ray: RayConfig = Field(default_factory=RayConfig, description="The Ray cluster of workers='ray'.")
     step_timeout_s: float = Field(
         60.0, gt=0, allow_inf_nan=False, description="Longest env step before its episode fails."
+    )
+    max_in_flight: int = Field(
+        64,
+        ge=1,
+        le=4096,
+        description="Most requests in flight at once to a policy that serves them one by one (openai:).",
     )
     prompt: PromptConfig = Field(default_factory=PromptConfig)
     sampling: SamplingParams = Field(default_factory=SamplingParams)
@@ -122,6 +138,37 @@ class _Live(EpisodeState):
     index: int = 0
     copy: int = 0  # how many equal specs come before this one (the group member)
 
+    def fail(self, failure: str, kind: FailureKind | None) -> None:
+        traj = self.trajectory
+        traj.outcome, traj.failure, traj.failure_kind = "failed", failure, kind
+
+
+_Todo = tuple[int, EpisodeSpec, int]
+"""An episode to run: its index in the run, its spec, its place in its group."""
+
+
+def _started(live: _Live, result: Result) -> bool:
+    """Take a reset's result into its episode; False when the reset failed (and so the episode)."""
+    if result.error is not None:
+        live.fail(f"reset failed: {result.error}", result.kind)
+        return False
+    live.observation, live.info = result.value
+    live.trajectory.task = str(live.info.get("task", ""))
+    live.trajectory.data_digest = str(live.info.get("data_digest", ""))
+    return True
+
+
+def _stepped(live: _Live, gen: Generation, action: tuple[str, bool], result: Result) -> bool:
+    """Take a step's result into its episode; True when the episode is over (it ended, or the step failed)."""
+    if result.error is not None:
+        live.fail(f"step failed: {result.error}", result.kind)
+        return True
+    return record_step(live, gen, action, result.value)
+
+
+def _policy_failed(live: _Live, err: Exception) -> None:
+    live.fail(f"policy raised {type(err).__name__}: {err}", failure_kind(err, source="policy"))
+
 
 class RolloutEngine:
     """Runs episodes of one environment against one policy.
@@ -163,6 +210,9 @@ class RolloutEngine:
             make_worker(self.config.workers, env, self.config.ray) for _ in range(self.config.num_workers)
         ]
         self._homes: dict[int, int] = {}
+        self._lost: dict[int, str] = {}  # slots whose env went with a restarted worker, and why
+        self._placing = threading.Lock()  # guards _homes and _lost
+        self._worker_locks = [threading.Lock() for _ in self.workers]
 
     def close(self) -> None:
         for worker in self.workers:
@@ -183,20 +233,14 @@ class RolloutEngine:
         """Run every episode; write each trajectory to ``writer`` as it finishes."""
         started = time.perf_counter()
         self.describe_env()
-        queue = list(enumerate(episodes))[::-1]
         copies = _copy_numbers(episodes)
+        todo = [(index, spec, copies[index]) for index, spec in enumerate(episodes)]
         done: dict[int, Trajectory] = {}
-        slots: dict[int, _Live] = {}
         with _progress(self.config.progress, len(episodes), self.env_id) as progress:
 
-            def finish(
-                slot: int, live: _Live, failure: str | None = None, kind: FailureKind | None = None
-            ) -> None:
+            def finish(live: _Live) -> None:
                 traj = live.trajectory
-                if failure is not None:
-                    traj.outcome, traj.failure, traj.failure_kind = "failed", failure, kind
                 traj.wall_time_s = time.perf_counter() - live.started
-                del slots[slot]
                 done[live.index] = traj
                 if writer is not None:
                     writer.write(traj)
@@ -204,59 +248,105 @@ class RolloutEngine:
                     on_episode(traj)
                 progress(traj)
 
-            while queue or slots:
-                # Fill free slots with new episodes and reset them.
-                resets = []
-                for slot in range(self.config.num_envs):
-                    if slot not in slots and queue:
-                        index, spec = queue.pop()
-                        slots[slot] = self._new_live(index, spec)
-                        slots[slot].copy = copies[index]
-                        options = {**(spec.options or {}), "split": spec.split, "task_id": spec.task_id}
-                        resets.append(Command(slot, "reset", (spec.seed, options), self.policy.wants_expert))
-                for result in self.execute(resets):
-                    live = slots[result.slot]
-                    if result.error is not None:
-                        finish(result.slot, live, f"reset failed: {result.error}", result.kind)
-                    else:
-                        live.observation, live.info = result.value
-                        live.trajectory.task = str(live.info.get("task", ""))
-                        live.trajectory.data_digest = str(live.info.get("data_digest", ""))
-                if not slots:
-                    continue
-                # One batched generation for every active env, then one step each.
-                order = sorted(slots)
-                prompt = self.config.prompt
-                queries = [
-                    build_query(slots[s], self.policy, prompt, self.tools, _turn_seed(slots[s]))
-                    for s in order
-                ]
-                try:
-                    generations = generate(self.policy, queries, self.config.sampling)
-                except Exception as err:
-                    kind = failure_kind(err, source="policy")
-                    for slot in order:
-                        finish(slot, slots[slot], f"policy raised {type(err).__name__}: {err}", kind)
-                    continue
-                actions = {
-                    s: parse_reply(g, prompt.action_format) for s, g in zip(order, generations, strict=True)
-                }
-                gens = dict(zip(order, generations, strict=True))
-                steps = [Command(s, "step", actions[s][0], self.policy.wants_expert) for s in order]
-                for result in self.execute(steps):
-                    live = slots[result.slot]
-                    if result.error is not None:
-                        finish(result.slot, live, f"step failed: {result.error}", result.kind)
-                        continue
-                    if record_step(live, gens[result.slot], actions[result.slot], result.value):
-                        finish(result.slot, live)
+            if isinstance(self.policy, ConcurrentPolicy):
+                self._stream(self.policy, todo, finish)
+            else:
+                self._turns(todo, finish)
         trajectories = [done[i] for i in range(len(episodes))]
         return RolloutResult(trajectories, summarize(trajectories, time.perf_counter() - started))
 
+    def _turns(self, todo: list[_Todo], finish: Callable[[_Live], None]) -> None:
+        """Lock-step turns: one batched generation for every active env, then one step each."""
+        waiting = todo[::-1]
+        slots: dict[int, _Live] = {}
+        while waiting or slots:
+            # Fill free slots with new episodes and reset them.
+            resets = []
+            for slot in range(self.config.num_envs):
+                if slot not in slots and waiting:
+                    slots[slot] = self._new_live(*waiting.pop())
+                    resets.append(self._reset_command(slot, slots[slot].spec))
+            for result in self.execute(resets):
+                if not _started(slots[result.slot], result):
+                    finish(slots.pop(result.slot))
+            if not slots:
+                continue
+            order = sorted(slots)
+            queries = [self._query(slots[s]) for s in order]
+            try:
+                generations = generate(self.policy, queries, self.config.sampling)
+            except Exception as err:
+                for slot in order:
+                    _policy_failed(slots[slot], err)
+                    finish(slots.pop(slot))
+                continue
+            replies = {
+                s: (g, parse_reply(g, self.config.prompt.action_format))
+                for s, g in zip(order, generations, strict=True)
+            }
+            steps = [Command(s, "step", replies[s][1][0], self.policy.wants_expert) for s in order]
+            for result in self.execute(steps):
+                if _stepped(slots[result.slot], *replies[result.slot], result):
+                    finish(slots.pop(result.slot))
+
+    def _stream(self, policy: ConcurrentPolicy, todo: list[_Todo], finish: Callable[[_Live], None]) -> None:
+        """Each episode on a thread of its own, its next request sent as soon as its step returns."""
+        free: queue.SimpleQueue[int] = queue.SimpleQueue()
+        for slot in range(self.config.num_envs):
+            free.put(slot)
+        in_flight = threading.Semaphore(self.config.max_in_flight)
+        stop = threading.Event()
+        pool = ThreadPoolExecutor(self.config.num_envs, thread_name_prefix="agentgym-episode")
+        try:
+            futures = [pool.submit(self._play, policy, item, free, in_flight, stop) for item in todo]
+            for future in as_completed(futures):
+                finish(future.result())
+        finally:
+            stop.set()  # after an error here, the episodes in progress end at their next turn
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _play(
+        self,
+        policy: ConcurrentPolicy,
+        item: _Todo,
+        free: queue.SimpleQueue[int],
+        in_flight: threading.Semaphore,
+        stop: threading.Event,
+    ) -> _Live:
+        """One episode from reset to its end, in a free slot (the streaming path)."""
+        slot = free.get()
+        try:
+            live = self._new_live(*item)
+            [result] = self.execute([self._reset_command(slot, live.spec)])
+            if not _started(live, result):
+                return live
+            while not stop.is_set():
+                query = self._query(live)
+                try:
+                    with in_flight:
+                        gen = policy.generate_one(query, self.config.sampling)
+                except Exception as err:
+                    _policy_failed(live, err)
+                    return live
+                action = parse_reply(gen, self.config.prompt.action_format)
+                [result] = self.execute([Command(slot, "step", action[0], policy.wants_expert)])
+                if _stepped(live, gen, action, result):
+                    return live
+            return live
+        finally:
+            free.put(slot)
+
     # -- one turn ------------------------------------------------------------------
 
-    def _new_live(self, index: int, spec: EpisodeSpec) -> _Live:
-        return _Live(trajectory=self.episode_record(spec), spec=spec, index=index)
+    def _new_live(self, index: int, spec: EpisodeSpec, copy: int) -> _Live:
+        return _Live(trajectory=self.episode_record(spec), spec=spec, index=index, copy=copy)
+
+    def _reset_command(self, slot: int, spec: EpisodeSpec) -> Command:
+        options = {**(spec.options or {}), "split": spec.split, "task_id": spec.task_id}
+        return Command(slot, "reset", (spec.seed, options), self.policy.wants_expert)
+
+    def _query(self, live: _Live) -> Query:
+        return build_query(live, self.policy, self.config.prompt, self.tools, _turn_seed(live))
 
     def episode_record(self, spec: EpisodeSpec) -> Trajectory:
         """The empty trajectory of an episode of this engine (call :meth:`describe_env` first)."""
@@ -283,9 +373,11 @@ class RolloutEngine:
         ``s % num_workers``, while that one runs) and keeps its env between calls.
         Each command gets one :class:`Result`, a failure (the env raised, overran
         ``step_timeout_s`` or lost its worker) as an error result; a failed slot
-        gets a fresh env. A snapshot of one slot restores into any slot, whatever
-        the worker kind (through an env server too: its snapshots are signed by
-        the server).
+        gets a fresh env, and the other slots of a worker that had to restart fail
+        their commands until their next reset or restore. Safe to call from many
+        threads (the streaming path does); each worker runs one batch at a time.
+        A snapshot of one slot restores into any slot, whatever the worker kind
+        (through an env server too: its snapshots are signed by the server).
 
         Example:
             >>> from agentgym.policies import ExpertPolicy
@@ -301,32 +393,66 @@ class RolloutEngine:
         if not commands:
             return []
         batches: dict[int, list[Command]] = {}
-        for command in commands:
-            if command.op in ("reset", "restore") or command.slot not in self._homes:
-                self._homes[command.slot] = self._place(command.slot)
-            batches.setdefault(self._homes[command.slot], []).append(command)
-        for w, batch in batches.items():
-            self.workers[w].send(batch)
+        with self._placing:
+            for command in commands:
+                if command.op in ("reset", "restore") or command.slot not in self._homes:
+                    self._homes[command.slot] = self._place(command.slot)
+                batches.setdefault(self._homes[command.slot], []).append(command)
         limit = self.config.step_timeout_s
-        results = []
-        for w, batch in batches.items():
-            worker = self.workers[w]
-            try:
-                answers = worker.recv(timeout=limit * len(batch))
-            except AgentGymError as err:
-                worker.restart()
-                kind = failure_kind(err, source="env")
-                results += [Result(c.slot, error=str(err), kind=kind) for c in batch]
-                continue
-            for answer in answers:
-                if answer.error is None and answer.seconds > limit:
-                    answer = Result(
-                        answer.slot,
-                        error=f"env step took {answer.seconds:.1f} s (limit {limit:.1f} s)",
-                        kind="env_timeout",
-                    )
-                results.append(answer)
+        with contextlib.ExitStack() as held:
+            # A worker runs one batch at a time; callers on several threads (the streaming
+            # path) take their workers in one order, so none waits on another's.
+            for w in sorted(batches):
+                held.enter_context(self._worker_locks[w])
+            results, batches = self._without_lost_envs(batches)
+            for w, batch in batches.items():
+                self.workers[w].send(batch)
+            for w, batch in batches.items():
+                worker = self.workers[w]
+                try:
+                    answers = worker.recv(timeout=limit * len(batch))
+                except AgentGymError as err:
+                    worker.restart()
+                    kind = failure_kind(err, source="env")
+                    results += [Result(c.slot, error=str(err), kind=kind) for c in batch]
+                    self._forget_envs(w, {c.slot for c in batch}, err)
+                    continue
+                for answer in answers:
+                    if answer.error is None and answer.seconds > limit:
+                        answer = Result(
+                            answer.slot,
+                            error=f"env step took {answer.seconds:.1f} s (limit {limit:.1f} s)",
+                            kind="env_timeout",
+                        )
+                    results.append(answer)
         return results
+
+    def _without_lost_envs(
+        self, batches: dict[int, list[Command]]
+    ) -> tuple[list[Result], dict[int, list[Command]]]:
+        """Error results for the commands of slots whose env went with a restarted worker, and the rest.
+
+        Such a slot fails each command until a reset or restore gives it an env again.
+        """
+        lost, kept = [], {}
+        with self._placing:
+            for w, batch in batches.items():
+                for command in batch:
+                    if command.op in ("reset", "restore"):
+                        self._lost.pop(command.slot, None)
+                    elif command.slot in self._lost:
+                        lost.append(Result(command.slot, error=self._lost[command.slot], kind="env_crash"))
+                        continue
+                    kept.setdefault(w, []).append(command)
+        return lost, kept
+
+    def _forget_envs(self, worker: int, failed: set[int], err: AgentGymError) -> None:
+        """After a worker restarted, its other slots have no env until their next reset or restore."""
+        why = f"its env was lost when its worker restarted after another env failed: {err}"
+        with self._placing:
+            for slot, home in self._homes.items():
+                if home == worker and slot not in failed:
+                    self._lost[slot] = why
 
     def _place(self, slot: int) -> int:
         """The worker for a slot's next episode: its own while it runs, else the least busy one that runs.

@@ -2,11 +2,12 @@
 
 A turn is: build the policy's query from the episode so far
 (:func:`build_query`), generate the replies of many episodes in one batch
-(:func:`generate`), read each reply's env action (:func:`parse_reply`), step the
+(:func:`generate`; a server policy answers one query at a time with
+``generate_one``), read each reply's env action (:func:`parse_reply`), step the
 env, and append the step to the episode (:func:`record_step`). The episode
-driver (:class:`~agentgym.rollout.RolloutEngine`) and the tree search
-(``agentgym.trainers.mcts``) both turn through these functions, so a searched
-step is recorded exactly as a rolled-out one.
+driver (:class:`~agentgym.rollout.RolloutEngine`, in lock-step turns or
+streaming) and the tree search (``agentgym.trainers.mcts``) all turn through
+these functions, so a searched step is recorded exactly as a rolled-out one.
 
 Example:
     >>> import agentgym
