@@ -193,7 +193,7 @@ def chat_server(reply) -> FastAPI:
     return app
 
 
-def test_a_server_policy_gets_an_envs_next_request_as_soon_as_its_step_returns(free_port: int) -> None:
+def test_a_server_policy_gets_an_envs_next_request_as_soon_as_its_step_returns() -> None:
     """Task 0's steps take 0.5 s: task 1 plays all its turns meanwhile, not one per turn of task 0."""
     seen: list[tuple[str, int]] = []  # (first observation, turn) of each request, as it arrives
 
@@ -203,7 +203,7 @@ def test_a_server_policy_gets_an_envs_next_request_as_soon_as_its_step_returns(f
         return "<action>next</action>"
 
     factory = EnvFactory("helper_envs:agentgym/Count-v0", {"step_sleep_s": [0.5, 0.0]})
-    with serve_in_thread(chat_server(reply), free_port) as url:
+    with serve_in_thread(chat_server(reply)) as url:
         policy = OpenAIPolicy(f"{url}/v1", model="m")
         result = run(
             factory, policy, group_episodes([0, 1]), num_envs=2, num_workers=2, prompt={"history": None}
@@ -212,7 +212,7 @@ def test_a_server_policy_gets_an_envs_next_request_as_soon_as_its_step_returns(f
     assert seen.index(("task 0", 1)) > seen.index(("task 1", 4))
 
 
-def test_streaming_and_lock_step_turns_give_the_same_trajectories(free_port: int) -> None:
+def test_streaming_and_lock_step_turns_give_the_same_trajectories() -> None:
     """The reply is a function of the request's seed alone, as a seeded vLLM sample is."""
 
     def reply(body: dict[str, Any]) -> str:
@@ -220,14 +220,14 @@ def test_streaming_and_lock_step_turns_give_the_same_trajectories(free_port: int
 
     specs = group_episodes(range(3), group_size=2, seed=5)
     factory = EnvFactory("helper_envs:agentgym/Count-v0")
-    with serve_in_thread(chat_server(reply), free_port) as url:
+    with serve_in_thread(chat_server(reply)) as url:
         streamed = run(factory, OpenAIPolicy(f"{url}/v1", model="m", seed=0), specs, num_envs=4)
         lock_step = run(factory, LockStep(OpenAIPolicy(f"{url}/v1", model="m", seed=0)), specs, num_envs=4)
     assert comparable(streamed.trajectories) == comparable(lock_step.trajectories)
     assert len({tuple(s.action for s in t.steps) for t in streamed.trajectories}) > 1
 
 
-def test_requests_in_flight_are_bounded_by_max_in_flight(free_port: int) -> None:
+def test_requests_in_flight_are_bounded_by_max_in_flight() -> None:
     lock, now, most = threading.Lock(), [0], [0]
 
     def reply(body: dict[str, Any]) -> str:
@@ -239,7 +239,7 @@ def test_requests_in_flight_are_bounded_by_max_in_flight(free_port: int) -> None
             now[0] -= 1
         return "<action>next</action>"
 
-    with serve_in_thread(chat_server(reply), free_port) as url:
+    with serve_in_thread(chat_server(reply)) as url:
         policy = OpenAIPolicy(f"{url}/v1", model="m")
         result = run(
             "helper_envs:agentgym/Count-v0", policy, group_episodes(range(4)), num_envs=4, max_in_flight=2
@@ -256,10 +256,10 @@ def test_a_model_server_that_does_not_answer_fails_its_episodes_as_unreachable(f
     assert failure.endswith("start it again, or point the policy at one that runs") and "\n" not in failure
 
 
-def test_a_worker_restart_fails_the_episodes_whose_envs_it_held(free_port: int) -> None:
+def test_a_worker_restart_fails_the_episodes_whose_envs_it_held() -> None:
     """Two envs on one process worker: the first to reach step 2 kills it; the other's env went with it."""
     factory = EnvFactory("helper_envs:agentgym/Count-v0", {"die_at": 2, "step_sleep_s": [0.0, 0.3]})
-    with serve_in_thread(chat_server(lambda body: "<action>next</action>"), free_port) as url:
+    with serve_in_thread(chat_server(lambda body: "<action>next</action>")) as url:
         policy = OpenAIPolicy(f"{url}/v1", model="m")
         result = run(factory, policy, group_episodes(range(2)), num_envs=2, workers="process")
     failures = sorted(t.failure for t in result.trajectories)
