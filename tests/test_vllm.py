@@ -3,11 +3,14 @@
 One session fixture starts, from ``.venv-vllm``, vLLM's OpenAI server on 127.0.0.1
 and a rollout with the in-process ``vllm:`` policy, at once so that their start-ups
 overlap; both are stopped by their process groups. Log-probs are checked against a
-transformers forward pass of the same model in fp32.
+transformers forward pass of the same model in fp32. One test kills the server
+mid-rollout and starts it again, on the same port with the same command.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import socket
@@ -22,11 +25,12 @@ import pytest
 import torch
 from vllm_rollout import PROMPT, rollout
 
-from agentgym.policies import OpenAIPolicy, resolve_model
+from agentgym.policies import OpenAIPolicy, SamplingParams, resolve_model
 from agentgym.policies.models import offline_model
 from agentgym.prompting import HistoryItem, apply_chat_template, render_messages
-from agentgym.records import Trajectory, load_trajectories
-from agentgym.testing import fresh_logprobs, require_backend
+from agentgym.records import Trajectory, TrajectoryWriter, load_trajectories
+from agentgym.rollout import EnvFactory, RolloutConfig, RolloutEngine, group_episodes
+from agentgym.testing import LockStep, fresh_logprobs, require_backend
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
 
@@ -39,6 +43,8 @@ class VLLMRuns:
     """vLLM's OpenAI server and the in-process rollout (writing ``trajectories``), with their logs."""
 
     server: subprocess.Popen
+    server_command: list[str]
+    server_env: dict[str, str]
     url: str
     server_log: Path
     in_process: subprocess.Popen
@@ -80,6 +86,8 @@ def vllm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VLLMRuns]:
     in_process.append(str(tmp / "trajectories.jsonl"))
     runs = VLLMRuns(
         server=start(server, env, tmp / "server.log"),
+        server_command=server,
+        server_env=env,
         url=f"http://127.0.0.1:{port}",
         server_log=tmp / "server.log",
         # The engine in the rollout's own process: no second start-up of a spawned engine core.
@@ -156,3 +164,52 @@ def test_vllm_policy_in_process_is_token_exact(vllm: VLLMRuns, smollm2) -> None:
 def test_openai_policy_against_vllms_server_is_token_exact(vllm: VLLMRuns, smollm2) -> None:
     trajs = rollout(OpenAIPolicy(server_url(vllm), model="smollm2", seed=0))
     assert_token_exact(trajs, *smollm2)
+
+
+def test_streaming_rollout_equals_lock_step_turns_at_temperature_0(vllm: VLLMRuns) -> None:
+    """Each episode's requests go out as its steps return; greedy replies do not depend on the batch."""
+    policy = OpenAIPolicy(server_url(vllm), model="smollm2", seed=0)
+    streamed, lock_step = rollout(policy, temperature=0.0), rollout(LockStep(policy), temperature=0.0)
+    assert all(t.outcome != "failed" for t in streamed + lock_step)
+    assert all(s.prompt_token_ids and s.action_token_ids for t in streamed for s in t.steps)
+    assert [record(t) for t in streamed] == [record(t) for t in lock_step]
+
+
+def record(traj: Trajectory) -> str:
+    return json.dumps(traj.model_dump(exclude={"wall_time_s"}), sort_keys=True)
+
+
+@pytest.mark.timeout(2 * STARTUP_S)  # it waits for the server to start again
+def test_a_server_killed_mid_rollout_fails_its_episodes_and_a_rollout_after_its_restart_works(
+    vllm: VLLMRuns, tmp_path: Path
+) -> None:
+    policy = OpenAIPolicy(server_url(vllm), model="smollm2", seed=0)
+    sampling = SamplingParams(max_new_tokens=8)
+    config = RolloutConfig(num_envs=4, progress=False, prompt=PROMPT, sampling=sampling)
+    path = tmp_path / "rollout.jsonl"
+
+    def kill_server(traj: Trajectory) -> None:  # once the first episode has ended
+        if vllm.server.poll() is None:
+            os.kill(vllm.server.pid, signal.SIGKILL)
+            vllm.server.wait()
+            with contextlib.suppress(ProcessLookupError):  # its engine core, in its process group
+                os.killpg(vllm.server.pid, signal.SIGKILL)
+
+    with (
+        TrajectoryWriter(path) as writer,
+        RolloutEngine(EnvFactory("guess", {"max_steps": 3}), policy, config) as engine,
+    ):
+        result = engine.run(group_episodes(range(8), split="train"), writer=writer, on_episode=kill_server)
+        failed = [t for t in result.trajectories if t.failed]
+        assert len(failed) >= 3 and len(failed) < 8, [t.outcome for t in result.trajectories]
+        assert result.summary.failure_kinds["server_unreachable"] == len(failed) == result.summary.failed
+        for traj in failed:
+            assert traj.failure.startswith("policy raised ServerUnreachableError: the model server at ")
+            assert traj.failure.endswith("start it again, or point the policy at one that runs")
+        # Every episode is in the file (in the order they ended); failed ones marked, kept out of training.
+        assert sorted(map(record, load_trajectories(path))) == sorted(map(record, result.trajectories))
+
+        vllm.server = start(vllm.server_command, vllm.server_env, vllm.server_log)
+        server_url(vllm)
+        again = engine.run(group_episodes(range(4), split="train"))
+    assert again.summary.failed == 0

@@ -1,4 +1,4 @@
-"""The rollout both vLLM tests run: two tasks, two copies each, a seeded policy, two turns of 8 tokens.
+"""The rollout the vLLM tests run: two tasks, two copies each, a seeded policy, two turns of 8 tokens.
 
 ``python tests/vllm_rollout.py OUT.jsonl`` runs it with the in-process ``vllm:smollm2``
 policy (from ``.venv-vllm``); ``tests/test_vllm.py`` imports :func:`rollout` for the server.
@@ -16,10 +16,9 @@ from agentgym.rollout import EnvFactory, RolloutConfig, RolloutEngine, group_epi
 PROMPT = PromptConfig(history=None)
 
 
-def rollout(policy: Policy) -> list[Trajectory]:
-    config = RolloutConfig(
-        num_envs=4, progress=False, prompt=PROMPT, sampling=SamplingParams(max_new_tokens=8)
-    )
+def rollout(policy: Policy, temperature: float = 1.0) -> list[Trajectory]:
+    sampling = SamplingParams(max_new_tokens=8, temperature=temperature)
+    config = RolloutConfig(num_envs=4, progress=False, prompt=PROMPT, sampling=sampling)
     with RolloutEngine(EnvFactory("guess", {"max_steps": 2}), policy, config) as engine:
         return engine.run(group_episodes([0, 1], split="test", group_size=2)).trajectories
 
