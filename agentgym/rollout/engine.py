@@ -37,7 +37,7 @@ from agentgym.prompting import PromptConfig, offered_tools
 from agentgym.records import Trajectory, TrajectoryWriter
 from agentgym.registry import load_entry_point, resolve
 from agentgym.rollout.cluster import RayConfig
-from agentgym.rollout.summary import Summary, summarize
+from agentgym.rollout.summary import Summary, progress_bar, summarize
 from agentgym.rollout.turn import (
     EpisodeState,
     build_query,
@@ -236,7 +236,7 @@ class RolloutEngine:
         copies = _copy_numbers(episodes)
         todo = [(index, spec, copies[index]) for index, spec in enumerate(episodes)]
         done: dict[int, Trajectory] = {}
-        with _progress(self.config.progress, len(episodes), self.env_id) as progress:
+        with progress_bar(self.config.progress, len(episodes), self.env_id) as progress:
 
             def finish(live: _Live) -> None:
                 traj = live.trajectory
@@ -488,43 +488,3 @@ class RolloutEngine:
 def _player_name(player: Any) -> str:
     """How a seat's player that is not a bot name (a policy, a callable) is recorded."""
     return str(getattr(player, "name", type(player).__name__))
-
-
-class _progress:
-    """A rich progress bar over episodes with the running success rate (or nothing)."""
-
-    def __init__(self, enabled: bool, total: int, label: str) -> None:
-        self.enabled, self.total, self.label = enabled, total, label
-        self.won = self.finished = 0
-
-    def __enter__(self) -> Callable[[Trajectory], None]:
-        if self.enabled:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            self.bar = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("success {task.fields[rate]}"),
-                TimeElapsedColumn(),
-                transient=True,
-            )
-            self.bar.start()
-            self.task = self.bar.add_task(self.label, total=self.total, rate="-")
-        return self.update
-
-    def update(self, traj: Trajectory) -> None:
-        self.finished += 1
-        self.won += traj.won
-        if self.enabled:
-            self.bar.update(self.task, advance=1, rate=f"{self.won / self.finished:.0%}")
-
-    def __exit__(self, *exc: object) -> None:
-        if self.enabled:
-            self.bar.stop()

@@ -1,9 +1,9 @@
-"""What a rollout did, in numbers."""
+"""What a rollout did, in numbers, and its progress bar while it runs."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel
 
@@ -79,3 +79,43 @@ def summarize(trajectories: Sequence[Trajectory], wall_time_s: float) -> Summary
 
 def _reason(failure: str | None) -> str:
     return (failure or "unknown").split(" (at ")[0][:200]
+
+
+class progress_bar:
+    """A rich progress bar over episodes with the running success rate (or nothing)."""
+
+    def __init__(self, enabled: bool, total: int, label: str) -> None:
+        self.enabled, self.total, self.label = enabled, total, label
+        self.won = self.finished = 0
+
+    def __enter__(self) -> Callable[[Trajectory], None]:
+        if self.enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("success {task.fields[rate]}"),
+                TimeElapsedColumn(),
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=self.total, rate="-")
+        return self.update
+
+    def update(self, traj: Trajectory) -> None:
+        self.finished += 1
+        self.won += traj.won
+        if self.enabled:
+            self.bar.update(self.task, advance=1, rate=f"{self.won / self.finished:.0%}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self.bar.stop()
