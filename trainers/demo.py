@@ -2,11 +2,17 @@
 
 1. The env's expert plays a few hundred training tasks.
 2. A byte-level BPE tokenizer is trained on the text of those episodes, and a
-   Qwen2-shaped transformer with random weights is built from a config.
+   Qwen2-shaped transformer with random weights is built from a config; or,
+   with ``demo.model``, a pretrained model is loaded instead (SmolLM2:
+   ``configs/demo_guess_smollm2.yaml``). Its held-out success is measured
+   (zero-shot).
 3. Behaviour cloning on the expert's steps teaches it the action format and to
-   copy names out of the admissible actions: a rough policy.
-4. GiGPO trains it further from its own rollouts; the held-out (valid) success
-   rate is measured before and every few iterations during training.
+   copy names out of the admissible actions: a rough policy. With LoRA
+   (``train.model.lora_rank``) the adapters are trained and then merged into
+   the saved model.
+4. GiGPO trains it further from its own rollouts (new LoRA adapters on the
+   cloned model under LoRA); the held-out (valid) success rate is measured
+   before and every few iterations during training.
 5. ``report.html`` shows the learning curves and sample trajectories with each
    step's A^E and A^S; ``view.html`` is the run in ``agentgym view``, one file.
 
@@ -45,6 +51,12 @@ class DemoSettings(BaseModel):
         None,
         description="Multi-agent games: agentgym.seat's arguments for the demonstrations, its expert "
         "(a bot) playing the learner's seat, e.g. {learner: random, others: fair, expert: fair}.",
+    )
+    model: str | None = Field(
+        None,
+        description="Start from this pretrained model (a path, an offline model such as smollm2, or a "
+        "hub id) instead of a tiny one built from the settings below (vocab_size, hidden_size, "
+        "layers, heads are then unused).",
     )
     expert_episodes: int = Field(16, ge=1, description="Expert episodes (train tasks 0..n-1) to clone.")
     vocab_size: int = Field(512, ge=300, description="BPE vocabulary trained on the episodes' text.")
@@ -111,7 +123,9 @@ def warm_start(cfg: DemoConfig, out: Path, timings: dict[str, float]) -> dict[st
 
     Returns notes for the report (data, model size, the cloning loss by epoch).
     """
+    from agentgym.policies.hf import TransformersPolicy
     from agentgym.policies.tiny import tiny_model
+    from agentgym.trainers.evaluate import evaluate_policy
     from agentgym.trainers.learner import Learner
     from agentgym.trainers.sft import behaviour_clone, corpus, demonstration_samples, expert_trajectories
 
@@ -120,30 +134,47 @@ def warm_start(cfg: DemoConfig, out: Path, timings: dict[str, float]) -> dict[st
     prompt = prompt_config(train_config)
     with _threads(train_config.cpu_threads), _step(timings, "expert episodes"):
         experts = expert_trajectories(d.env, d.expert_episodes, env_kwargs=d.env_kwargs, seat=d.seat)
-    with _threads(train_config.cpu_threads), _step(timings, "tokenizer and model"):
-        model, tokenizer = tiny_model(
-            corpus(experts, prompt),
-            vocab_size=d.vocab_size,
-            hidden_size=d.hidden_size,
-            layers=d.layers,
-            heads=d.heads,
-            seed=d.seed,
-        )
-        model.save_pretrained(out / "base-model")
-        tokenizer.save_pretrained(out / "base-model")
+    base = d.model or str(out / "base-model")
+    if d.model is None:
+        with _threads(train_config.cpu_threads), _step(timings, "tokenizer and model"):
+            model, tokenizer = tiny_model(
+                corpus(experts, prompt),
+                vocab_size=d.vocab_size,
+                hidden_size=d.hidden_size,
+                layers=d.layers,
+                heads=d.heads,
+                seed=d.seed,
+            )
+            model.save_pretrained(base)
+            tokenizer.save_pretrained(base)
+    settings = train_config.model.model_copy(update={"name_or_path": base})
+    optim = train_config.optim.model_copy(
+        update={"lr": d.bc_lr, "mini_batch_size": d.bc_batch, "micro_batch_size": d.bc_batch}
+    )
+    learner = Learner(settings, optim, reference=False, seed=d.seed)
+    with _threads(train_config.cpu_threads), _step(timings, "zero-shot evaluation"):
+        policy = TransformersPolicy(learner.model, learner.tokenizer, seed=train_config.seed)
+        zero_shot = evaluate_policy(train_config, policy, train_config.eval.split, train_config.eval.episodes)
+    Console(stderr=True, log_path=False).log(
+        f"{train_config.eval.split} success zero-shot: {zero_shot.success_rate:.1%}"
+    )
     with _threads(train_config.cpu_threads), _step(timings, "behaviour cloning"):
-        settings = train_config.model.model_copy(update={"name_or_path": str(out / "base-model")})
-        optim = train_config.optim.model_copy(
-            update={"lr": d.bc_lr, "mini_batch_size": d.bc_batch, "micro_batch_size": d.bc_batch}
-        )
-        learner = Learner(settings, optim, reference=False, seed=d.seed)
         samples = demonstration_samples(experts, learner.tokenizer, prompt)
         losses = behaviour_clone(learner, samples, d.bc_epochs, seed=d.seed)
-        learner.save(str(out / "bc-model"))
+        learner.save(str(out / "bc-model"), merged=True)
+    adapters = sum(p.numel() for p in learner.model.parameters() if p.requires_grad) if learner.lora else 0
+    params = f"{sum(p.numel() for p in learner.model.parameters()) - adapters:,} parameters"
+    model_note = f"{d.model} (pretrained), {params}"
+    if d.model is None:
+        shape = f"Qwen2-shaped, {d.layers} layers, width {d.hidden_size}"
+        model_note = f"{shape}, {params}, vocabulary {len(learner.tokenizer)}"
+    if learner.lora:
+        model_note += f", cloned through LoRA adapters of rank {settings.lora_rank} ({adapters:,} parameters)"
+    split = train_config.eval.split
     return {
         "expert episodes": f"{len(experts)} ({sum(len(t.steps) for t in experts)} steps)",
-        "model": f"Qwen2-shaped, {d.layers} layers, width {d.hidden_size}, "
-        f"{sum(p.numel() for p in model.parameters()):,} parameters, vocabulary {len(tokenizer)}",
+        "model": model_note,
+        f"zero-shot {split} success": f"{zero_shot.success_rate:.1%} ({zero_shot.episodes} episodes)",
         "behaviour cloning NLL by epoch": ", ".join(f"{x:.3f}" for x in losses),
     }
 

@@ -21,6 +21,7 @@ from agentgym.rollout import EnvFactory, EpisodeSpec, RolloutConfig, RolloutEngi
 from agentgym.trainers.config import TrainConfig, read_config
 
 if TYPE_CHECKING:
+    from agentgym.policies.hf import TransformersPolicy
     from agentgym.trainers.mcts import SearchConfig
 
 EVAL_SEED = 1_000_000
@@ -121,12 +122,35 @@ def evaluate_run(
         raise ConfigError(f"{str(run_dir)!r} has no checkpoint yet")
     learner = Learner(config.model, config.optim, reference=False, weights=str(checkpoint / "model"))
     policy = TransformersPolicy(learner.model, learner.tokenizer, seed=config.seed, name=str(checkpoint))
-    policy.seeds = ReplySeeds(eval_sampler_seed(config))
-    specs = eval_episodes(split, split_size(config, split), episodes)
     with contextlib.ExitStack() as stack:
         writer = stack.enter_context(TrajectoryWriter(out)) if out else None
-        eng = stack.enter_context(make_engine(config, policy, eval_sampling(config), len(specs)))
         stack.enter_context(learner.autocast())
+        return evaluate_policy(config, policy, split, episodes, writer=writer, search=search)
+
+
+def evaluate_policy(
+    config: TrainConfig,
+    policy: TransformersPolicy,
+    split: str = "valid",
+    episodes: int = 0,
+    *,
+    writer: TrajectoryWriter | None = None,
+    search: SearchConfig | None = None,
+) -> Summary:
+    """Play ``split`` with ``policy`` as the run's evaluations do: same episodes, prompts and sampling.
+
+    The policy's reply seeds are reset first, so two policies (a model before
+    and after training) play exactly the same episodes with the same seeds.
+
+    Args:
+        config: the run whose env, prompts, workers and eval sampling are used.
+        policy: the model's policy.
+        split, episodes, search: as in :func:`evaluate_run`.
+        writer: where the trajectories are written as they end.
+    """
+    policy.seeds = ReplySeeds(eval_sampler_seed(config))
+    specs = eval_episodes(split, split_size(config, split), episodes)
+    with make_engine(config, policy, eval_sampling(config), len(specs)) as eng:
         if search is None:
             return eng.run(specs, writer=writer).summary
         from agentgym.trainers.mcts import TreeSearch

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -182,31 +183,31 @@ def _fill(units: Sequence[list[int]], size: int) -> Iterator[list[int]]:
 class Learner:
     """A trainable causal LM with its tokenizer, reference, optimizer and scheduler.
 
-        Args:
-            model: which weights to train and how (full or LoRA, device, precision).
-            optim: optimizer and batching settings.
-            seed: seeds the LoRA initialisation (global RNG state is left as it was).
-            reference: keep a reference model for a KL term.
-            weights: load the trained weights from this checkpoint directory
-                instead of ``model.name_or_path`` (resuming); the reference is
-                always ``model.name_or_path``.
-            ranks: the data-parallel ranks whose samples make up each update (one process by default).
+    Args:
+        model: which weights to train and how (full or LoRA, device, precision).
+        optim: optimizer and batching settings.
+        seed: seeds the LoRA initialisation (global RNG state is left as it was).
+        reference: keep a reference model for a KL term.
+        weights: load the trained weights from this checkpoint directory
+            instead of ``model.name_or_path`` (resuming); the reference is
+            always ``model.name_or_path``.
+        ranks: the data-parallel ranks whose samples make up each update (one process by default).
 
-        Example (behaviour cloning a tiny model on GuessNumber's expert):
-            >>> import shutil, tempfile
-            >>> from agentgym.policies.tiny import tiny_model
-            >>> from agentgym.prompting import PromptConfig
-            >>> from agentgym.trainers.config import ModelSettings, OptimSettings
-            >>> from agentgym.trainers import sft
-            >>> experts = sft.expert_trajectories("guess", 4)
-            >>> model, tokenizer = tiny_model(sft.corpus(experts, PromptConfig()), seed=0)
-            >>> tmp = tempfile.mkdtemp(); model.save_pretrained(tmp); _ = tokenizer.save_pretrained(tmp)
-            >>> learner = Learner(ModelSettings(name_or_path=tmp), OptimSettings(lr=3e-3), reference=False)
-            >>> samples = sft.demonstration_samples(experts, learner.tokenizer, PromptConfig())
-            >>> nll = sft.behaviour_clone(learner, samples, epochs=3)
-            >>> nll[-1] < nll[0]
-            True
-            >>> shutil.rmtree(tmp)
+    Example (behaviour cloning a tiny model on GuessNumber's expert):
+        >>> import shutil, tempfile
+        >>> from agentgym.policies.tiny import tiny_model
+        >>> from agentgym.prompting import PromptConfig
+        >>> from agentgym.trainers.config import ModelSettings, OptimSettings
+        >>> from agentgym.trainers import sft
+        >>> experts = sft.expert_trajectories("guess", 4)
+        >>> model, tokenizer = tiny_model(sft.corpus(experts, PromptConfig()), seed=0)
+        >>> tmp = tempfile.mkdtemp(); model.save_pretrained(tmp); _ = tokenizer.save_pretrained(tmp)
+        >>> learner = Learner(ModelSettings(name_or_path=tmp), OptimSettings(lr=3e-3), reference=False)
+        >>> samples = sft.demonstration_samples(experts, learner.tokenizer, PromptConfig())
+        >>> nll = sft.behaviour_clone(learner, samples, epochs=3)
+        >>> nll[-1] < nll[0]
+        True
+        >>> shutil.rmtree(tmp)
     """
 
     def __init__(
@@ -401,9 +402,22 @@ class Learner:
 
     # -- state ------------------------------------------------------------------------
 
-    def save(self, path: str) -> None:
-        """Weights (or LoRA adapters) and tokenizer, loadable with from_pretrained."""
-        self.model.save_pretrained(path)
+    def save(self, path: str, *, merged: bool = False) -> None:
+        """Weights (or LoRA adapters) and tokenizer, loadable with from_pretrained.
+
+        With ``merged``, LoRA adapters are folded into a fresh copy of the base
+        weights (peft's ``merge_and_unload``) and the whole model is saved: a
+        plain model folder that another run starts from (behaviour cloning with
+        LoRA, then RL with new adapters). The learner's own model is unchanged.
+        """
+        if merged and self.lora:
+            peft = require("peft", extra="train")
+            with tempfile.TemporaryDirectory() as adapters:
+                self.model.save_pretrained(adapters)
+                base, _ = load_model(self.settings.name_or_path)
+                peft.PeftModel.from_pretrained(base, adapters).merge_and_unload().save_pretrained(path)
+        else:
+            self.model.save_pretrained(path)
         self.tokenizer.save_pretrained(path)
 
     def state_dict(self) -> dict[str, Any]:

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from agentgym.exceptions import ConfigError
-from agentgym.trainers.demo import load_demo_config, run_demo
+from agentgym.trainers.config import build_config
+from agentgym.trainers.demo import CONFIGS, load_demo_config, run_demo, train_layer
 
 TOY = {
     "demo": {
@@ -54,6 +55,24 @@ def test_demo_clones_trains_and_reports(tmp_path) -> None:
 def test_shipped_demo_configs_are_valid() -> None:
     cfg = load_demo_config()
     assert cfg.algorithm == "gigpo" and cfg.demo.expert_episodes > 0
+    for path in sorted(CONFIGS.glob("demo_*.yaml")):
+        cfg = load_demo_config(path)
+        build_config(cfg.algorithm, cfg.train, train_layer(cfg, "bc-model"))
+
+
+def test_demo_from_a_pretrained_model_clones_and_trains_lora_adapters(tmp_path, tiny_model_dir) -> None:
+    # demo.model skips the tiny model: the given model is evaluated zero-shot, cloned
+    # through LoRA adapters merged into bc-model, then trained with new adapters.
+    toy = {**TOY, "demo": {**TOY["demo"], "model": str(tiny_model_dir)}}
+    toy["train"] = {**TOY["train"], "model": {"lora_rank": 4}}
+    config = tmp_path / "demo.yaml"
+    config.write_text(yaml.safe_dump(toy))
+    html = run_demo(tmp_path / "out", config=config).read_text()
+    assert (tmp_path / "out" / "bc-model" / "model.safetensors").is_file()
+    assert not (tmp_path / "out" / "base-model").exists()
+    assert "zero-shot valid success" in html and "LoRA adapters of rank 4" in html
+    checkpoints = sorted((tmp_path / "out" / "run").glob("checkpoints/*/model"))
+    assert checkpoints and (checkpoints[-1] / "adapter_config.json").is_file()
 
 
 def test_a_used_demo_directory_is_refused_before_any_work(tmp_path) -> None:

@@ -13,6 +13,7 @@ from agentgym.policies.base import SamplingParams
 from agentgym.policies.hf import TransformersPolicy
 from agentgym.prompting import PromptConfig
 from agentgym.rollout import RolloutConfig, RolloutEngine, group_episodes
+from agentgym.trainers import sft
 from agentgym.trainers.batching import collate, step_samples
 from agentgym.trainers.config import ModelSettings, OptimSettings, PolicyLossSettings
 from agentgym.trainers.learner import ClippedObjective, Learner
@@ -129,3 +130,26 @@ def test_samples_of_one_group_share_a_micro_batch_and_a_mini_batch(tiny_model_di
     learner._step = lambda mini, objective: seen.append([s.group for s in mini]) or {}  # record mini-batches
     learner.update(samples, ClippedObjective(PolicyLossSettings()), np.random.default_rng(0))
     assert len(seen) == 2 and all(all(mini.count(g) == 2 for g in mini) for mini in seen)
+
+
+def test_lora_behaviour_cloning_saves_a_merged_plain_model(tiny_model_dir, guess_kwargs, tmp_path) -> None:
+    # Behaviour cloning through LoRA adapters, saved merged: a plain model folder (no
+    # adapters) whose log-probs are those of the base with the trained adapters.
+    settings = ModelSettings(name_or_path=str(tiny_model_dir), device="cpu", lora_rank=4)
+    optim = OptimSettings(lr=5e-2, mini_batch_size=8, micro_batch_size=8)
+    learner = Learner(settings, optim, reference=False)
+    experts = sft.expert_trajectories("guess", 4, env_kwargs=guess_kwargs)
+    samples = sft.demonstration_samples(experts, learner.tokenizer, PromptConfig(history=2))
+    nll = sft.behaviour_clone(learner, samples, epochs=3)
+    assert nll[-1] < nll[0]
+    learner.save(str(tmp_path / "merged"), merged=True)
+    assert not (tmp_path / "merged" / "adapter_config.json").exists()
+    merged = Learner(ModelSettings(name_or_path=str(tmp_path / "merged"), device="cpu"), OptimSettings())
+    batch = collate(samples, learner.pad_id)
+    with torch.no_grad():
+        cloned, _ = learner.logprobs(batch)
+        plain, _ = merged.logprobs(batch)
+        base, _ = learner.logprobs(batch, reference=True)
+    mask = batch.action_mask.bool()
+    assert torch.allclose(plain[mask], cloned[mask], atol=1e-5)
+    assert not torch.allclose(plain[mask], base[mask], atol=1e-2)
