@@ -30,7 +30,7 @@ from agentgym.policies.hf import load_model
 from agentgym.trainers.batching import Sample, TokenBatch, collate
 from agentgym.trainers.config import ModelSettings, OptimSettings, PolicyLossSettings
 from agentgym.trainers.distributed import Ranks
-from agentgym.trainers.losses import entropy_from_logits, gather_logprobs, policy_loss, token_mean
+from agentgym.trainers.losses import policy_loss, token_logprobs, token_mean
 
 
 class Objective(Protocol):
@@ -292,8 +292,7 @@ class Learner:
             logits = model(
                 input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=keep
             ).logits[:, :-1]
-            lp = gather_logprobs(logits, ids[:, width - keep + 1 :])
-            ent = entropy_from_logits(logits) if entropy else None
+            lp, ent = token_logprobs(logits, ids[:, width - keep + 1 :], entropy=entropy)
         pad = width - lp.shape[1]
         lp = torch.nn.functional.pad(lp, (pad, 0))
         return lp, (torch.nn.functional.pad(ent, (pad, 0)) if ent is not None else None)

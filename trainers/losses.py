@@ -168,44 +168,32 @@ def k3_kl(logprobs: torch.Tensor, ref_logprobs: torch.Tensor, clamp: float = 10.
     return torch.clamp(kl, -clamp, clamp)
 
 
-def entropy_from_logits(logits: torch.Tensor) -> torch.Tensor:
-    """Per-position entropy of the softmax over the vocabulary.
+def token_logprobs(
+    logits: torch.Tensor, labels: torch.Tensor, *, entropy: bool = False
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Log-probability of each label, and optionally each position's entropy, from one log-softmax.
 
-    Eq.: ``H = logsumexp(z) - Σ softmax(z)·z``.
-
-    Args:
-        logits: ``[B, T, V]``.
-
-    Returns:
-        ``[B, T]`` entropies in nats.
-
-    Example:
-        >>> round(entropy_from_logits(torch.zeros(1, 1, 4)).item(), 4)  # log 4
-        1.3863
-    """
-    logits = logits.float()
-    probs = torch.softmax(logits, dim=-1)
-    return torch.logsumexp(logits, dim=-1) - (probs * logits).sum(-1)
-
-
-def gather_logprobs(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Log-probability of each label under the logits at the same position.
+    Eq.: ``log π(y_t) = log softmax(z_t)[y_t]``; ``H_t = -Σ_v π_v·log π_v``.
+    One float32 log-softmax serves both (the vocabulary axis is the largest
+    tensor of a training step: read once, not once per quantity).
 
     Args:
         logits: ``[B, T, V]``.
         labels: ``[B, T]`` token ids.
+        entropy: also return the entropies.
 
     Returns:
-        ``[B, T]`` values ``log softmax(logits)[b, t, labels[b, t]]`` (float32).
+        ``([B, T] log-probs, [B, T] entropies in nats or None)``, float32.
 
     Example:
-        >>> z = torch.log(torch.tensor([[[0.25, 0.75]]]))
-        >>> gather_logprobs(z, torch.tensor([[1]])).exp()
-        tensor([[0.7500]])
+        >>> z = torch.log(torch.tensor([[[0.25, 0.75], [0.5, 0.5]]]))
+        >>> logp, ent = token_logprobs(z, torch.tensor([[1, 0]]), entropy=True)
+        >>> [round(x, 4) for x in logp.exp()[0].tolist()], round(ent[0, 1].item(), 4)  # log 2
+        ([0.75, 0.5], 0.6931)
     """
-    logits = logits.float()
-    picked = logits.gather(-1, labels.unsqueeze(-1)).squeeze(-1)
-    return picked - torch.logsumexp(logits, dim=-1)
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    picked = logp.gather(-1, labels.unsqueeze(-1)).squeeze(-1)
+    return picked, (-(logp.exp() * logp).sum(-1) if entropy else None)
 
 
 def policy_loss(

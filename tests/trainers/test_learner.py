@@ -153,3 +153,32 @@ def test_lora_behaviour_cloning_saves_a_merged_plain_model(tiny_model_dir, guess
     mask = batch.action_mask.bool()
     assert torch.allclose(plain[mask], cloned[mask], atol=1e-5)
     assert not torch.allclose(plain[mask], base[mask], atol=1e-2)
+
+
+def test_the_update_loss_and_gradient_equal_a_direct_full_logits_computation(tiny_model_dir, rollout) -> None:
+    # The learner's shortcuts (logits only from the first action token on, one
+    # log-softmax for log-probs and entropy) leave the loss and the gradient as a
+    # plain computation over every position's logits makes them.
+    learner = _learner(tiny_model_dir)
+    objective = ClippedObjective(PolicyLossSettings(kl_coef=0.1, entropy_coef=0.01))
+    batch = collate(step_samples(rollout, _advantages(rollout)), learner.pad_id)
+    tokens = float(batch.action_mask.sum())
+    ref, _ = learner.logprobs(batch, reference=True)
+    logprobs, entropy = learner.logprobs(batch, entropy=True)
+    ours, _ = objective(batch, logprobs, entropy, ref, tokens, len(batch.input_ids))
+    ours.backward()
+    grads = [p.grad.clone() for p in learner.model.parameters()]
+    learner.model.zero_grad()
+
+    ids, mask = batch.input_ids, batch.attention_mask
+    logits = learner.model(
+        input_ids=ids, attention_mask=mask, position_ids=(mask.cumsum(-1) - 1).clamp(min=0)
+    ).logits
+    logp = -torch.nn.functional.cross_entropy(logits[:, :-1].transpose(1, 2), ids[:, 1:], reduction="none")
+    ent = torch.distributions.Categorical(logits=logits[:, :-1]).entropy()
+    pad = torch.nn.functional.pad
+    direct, _ = objective(batch, pad(logp, (1, 0)), pad(ent, (1, 0)), ref, tokens, len(ids))
+    direct.backward()
+    assert torch.allclose(ours, direct, atol=1e-6)
+    for ours_grad, p in zip(grads, learner.model.parameters(), strict=True):
+        assert torch.allclose(ours_grad, p.grad, rtol=1e-4, atol=1e-7)

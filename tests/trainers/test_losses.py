@@ -9,11 +9,10 @@ import torch
 
 from agentgym.trainers.losses import (
     decoupled_ppo_loss,
-    entropy_from_logits,
-    gather_logprobs,
     k3_kl,
     policy_loss,
     ppo_clip_loss,
+    token_logprobs,
     token_mean,
 )
 
@@ -66,13 +65,15 @@ def test_k3_kl() -> None:
 
 def test_entropy() -> None:
     logits = torch.tensor([[[0.0, 0.0, 0.0, 0.0], [100.0, 0.0, 0.0, 0.0]]])
-    assert entropy_from_logits(logits)[0].tolist() == pytest.approx([math.log(4), 0.0], abs=1e-6)
+    entropy = token_logprobs(logits, torch.zeros(1, 2, dtype=torch.long), entropy=True)[1]
+    assert entropy[0].tolist() == pytest.approx([math.log(4), 0.0], abs=1e-6)
 
 
-def test_gather_logprobs() -> None:
+def test_token_logprobs() -> None:
     logits = torch.log(torch.tensor([[[0.1, 0.9], [0.7, 0.3]]]))
-    got = gather_logprobs(logits, torch.tensor([[1, 0]]))
+    got, entropy = token_logprobs(logits, torch.tensor([[1, 0]]))
     assert got.exp()[0].tolist() == pytest.approx([0.9, 0.7])
+    assert entropy is None
 
 
 def test_policy_loss_combines_the_terms() -> None:
@@ -141,3 +142,20 @@ def test_decoupled_loss_is_ppo_bit_for_bit_when_behaviour_is_proximal() -> None:
     with_behaviour, stats = policy_loss(logp, old, adv, mask, **clip, behaviour_logprobs=old)
     without, _ = policy_loss(logp, old, adv, mask, **clip)
     assert torch.equal(with_behaviour, without) and stats["behaviour_weight"] == 1.0
+
+
+def test_token_logprobs_values_and_gradients_match_torch() -> None:
+    # One log-softmax for both quantities: the same values and gradients as torch's
+    # cross-entropy and Categorical entropy computed apart.
+    torch.manual_seed(0)
+    logits = (3 * torch.randn(2, 3, 50)).requires_grad_()
+    labels = torch.randint(0, 50, (2, 3))
+    logp, entropy = token_logprobs(logits, labels, entropy=True)
+    (logp.sum() + 0.3 * entropy.sum()).backward()
+    ours = logits.grad.clone()
+    logits.grad = None
+    want_logp = -torch.nn.functional.cross_entropy(logits.transpose(1, 2), labels, reduction="none")
+    want_entropy = torch.distributions.Categorical(logits=logits).entropy()
+    (want_logp.sum() + 0.3 * want_entropy.sum()).backward()
+    assert torch.allclose(logp, want_logp, atol=1e-6) and torch.allclose(entropy, want_entropy, atol=1e-5)
+    assert torch.allclose(ours, logits.grad, atol=1e-6)
