@@ -2,7 +2,8 @@
 
 A Qwen2-shaped model is built from a config (nothing is downloaded):
 ``--model-size tiny`` is the demo's model, ``--model-size 0.5b`` has the shape of
-Qwen2-0.5B (24 layers, width 896, 151,936-token vocabulary, ~494M parameters).
+Qwen2-0.5B (24 layers, width 896, 151,936-token vocabulary, ~494M parameters);
+``--model-size smollm2`` is the real SmolLM2-135M-Instruct (the offline model).
 The samples are GiGPO's per-step samples: a prompt of ``--prompt-tokens`` and a
 reply of ``--response-tokens`` that is trained on.
 
@@ -16,10 +17,16 @@ reply of ``--response-tokens`` that is trained on.
 
 Tokens/s counts every token of the sequences (prompt + reply) for training and
 generated tokens for generation. On a GPU the forward passes run in bf16
-autocast with fp32 weights (the trainer's default there).
+autocast with fp32 weights (the trainer's default there). On a CPU each
+measurement is also given in process CPU time: on a shared, loaded machine the
+wall time is mostly waiting for a core, and the CPU time is what the step costs.
+A breakdown row times the reference model's forward pass (the KL term's
+log-probs) on the update's micro-batches: the one pass a plain step has no
+counterpart for.
 
     python benchmarks/train_throughput.py --device cpu --model-size tiny
     python benchmarks/train_throughput.py --device cuda --model-size 0.5b
+    python benchmarks/train_throughput.py --device cpu --model-size smollm2 --threads 1
 """
 
 from __future__ import annotations
@@ -65,9 +72,12 @@ SIZES = {
         rope_theta=1_000_000.0,
     ),
 }
+OFFLINE = {"smollm2": "smollm2"}
+"""Sizes that are real offline models (``agentgym models``), by name."""
 DEFAULTS = {  # (samples, prompt tokens, response tokens, micro-batch, generation batch)
     "tiny": (64, 160, 12, 64, 32),
     "0.5b": (64, 512, 64, 16, 64),
+    "smollm2": (8, 128, 16, 8, 8),
 }
 
 
@@ -98,12 +108,11 @@ def random_qwen2(size: str) -> tuple[transformers.Qwen2ForCausalLM, Any]:
     return model, tok
 
 
-def build(size: str, path: Path) -> int:
-    """Save a randomly initialised model of ``size`` and a tokenizer under ``path``; its parameter count."""
+def build(size: str, path: Path) -> None:
+    """Save a randomly initialised model of ``size`` and a tokenizer under ``path``."""
     model, tok = random_qwen2(size)
     model.save_pretrained(path)
     tok.save_pretrained(path)
-    return sum(p.numel() for p in model.parameters())
 
 
 def samples(n: int, prompt: int, response: int, vocab: int, rng: np.random.Generator) -> list[Sample]:
@@ -126,24 +135,26 @@ def rate(x: float) -> str:
     return f"{x:,.0f}" if x >= 100 else f"{x:.2f}"
 
 
-def timed(fn, device: torch.device, repeats: int) -> float:
+def timed(fn, device: torch.device, repeats: int) -> tuple[float, float]:
+    """Median wall time and median process CPU time of ``fn`` over ``repeats`` calls, after a warm-up."""
     fn()  # warm-up
-    times = []
+    walls, cpus = [], []
     for _ in range(repeats):
         if device.type == "cuda":
             torch.cuda.synchronize()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         fn()
         if device.type == "cuda":
             torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
-    parser.add_argument("--model-size", choices=sorted(SIZES), default="tiny")
+    parser.add_argument("--model-size", choices=sorted(DEFAULTS), default="tiny")
     parser.add_argument("--samples", type=int, help="Samples per optimizer step.")
     parser.add_argument("--prompt-tokens", type=int)
     parser.add_argument("--response-tokens", type=int)
@@ -161,16 +172,20 @@ def main() -> None:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
     rng = np.random.default_rng(0)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        params = build(args.model_size, Path(tmp))
-        settings = ModelSettings(name_or_path=tmp, device=args.device)
-        learner = Learner(settings, OptimSettings(lr=1e-6, micro_batch_size=micro), seed=0)
+    optim = OptimSettings(lr=1e-6, micro_batch_size=micro)
+    if args.model_size in OFFLINE:
+        learner = Learner(ModelSettings(name_or_path=OFFLINE[args.model_size], device=args.device), optim)
+        described = f"'{args.model_size}' (offline model)"
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            build(args.model_size, Path(tmp))
+            learner = Learner(ModelSettings(name_or_path=tmp, device=args.device), optim, seed=0)
+        described = f"Qwen2-shaped '{args.model_size}' from config"
+    params = sum(p.numel() for p in learner.model.parameters())
     vocab = learner.model.config.vocab_size
     print(f"device: {args.device} ({name}), torch {torch.__version__}, threads {torch.get_num_threads()}")
-    print(
-        f"model: Qwen2-shaped '{args.model_size}' from config, {params / 1e6:.1f}M parameters, "
-        f"{'bf16 autocast' if learner.bf16 else 'fp32'}"
-    )
+    precision = "bf16 autocast" if learner.bf16 else "fp32"
+    print(f"model: {described}, {params / 1e6:.1f}M parameters, {precision}")
     print(
         f"training: {n} samples x ({prompt} prompt + {response} reply tokens), micro-batch {micro}; "
         f"generation: {batch} prompts of {prompt} tokens, {response} new tokens\n"
@@ -179,6 +194,12 @@ def main() -> None:
     data = samples(n, prompt, response, vocab, rng)
     objective = ClippedObjective(PolicyLossSettings())
     ours = timed(lambda: learner.update(data, objective, rng), device, args.repeats)
+
+    def reference_pass() -> None:
+        for batch in learner.batches(data):
+            learner.logprobs(batch, reference=True)
+
+    reference = timed(reference_pass, device, args.repeats)
 
     model = learner.model
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-6)
@@ -206,7 +227,7 @@ def main() -> None:
         with learner.autocast():
             produced.append(sum(len(g.token_ids) for g in policy.generate_ids(prompts, sampling)))
 
-    gen = timed(ours_generate, device, args.repeats)
+    gen = timed(ours_generate, device, args.repeats)[0]
     ids = torch.tensor(prompts, device=device)
     hf_produced = []
 
@@ -221,18 +242,26 @@ def main() -> None:
             )
         hf_produced.append(int((out[:, prompt:] != learner.pad_id).sum()))
 
-    hf_gen = timed(hf_generate, device, args.repeats)
+    hf_gen = timed(hf_generate, device, args.repeats)[0]
     gen_tokens, hf_tokens = statistics.median(produced), statistics.median(hf_produced)
+    clocks = ["wall"] + (["CPU"] if device.type == "cpu" else [])
 
     print("| measurement | ours | baseline | ours / baseline |")
     print("| --- | --- | --- | --- |")
+    for i, clock in enumerate(clocks):
+        print(
+            f"| training tokens/s, {clock} time (GiGPO update vs plain LM step) | {rate(tokens / ours[i])} "
+            f"| {rate(tokens / plain[i])} | {plain[i] / ours[i]:.2f} |"
+        )
+    for i, clock in enumerate(clocks):
+        print(
+            f"| reference forward pass, {clock} time (share of the update; vs plain step) "
+            f"| {reference[i]:.3f} s ({reference[i] / ours[i]:.0%}) | {plain[i]:.3f} s "
+            f"| {reference[i] / plain[i]:.2f} |"
+        )
+    print(f"| trained reply tokens/s (wall) | {rate(n * response / ours[0])} | - | - |")
     print(
-        f"| training tokens/s (GiGPO update vs plain LM step) | {rate(tokens / ours)} "
-        f"| {rate(tokens / plain)} | {plain / ours:.2f} |"
-    )
-    print(f"| trained reply tokens/s | {rate(n * response / ours)} | - | - |")
-    print(
-        f"| generation tokens/s (rollout sampler vs model.generate) | {rate(gen_tokens / gen)} "
+        f"| generation tokens/s, wall (rollout sampler vs model.generate) | {rate(gen_tokens / gen)} "
         f"| {rate(hf_tokens / hf_gen)} | {(gen_tokens / gen) / (hf_tokens / hf_gen):.2f} |"
     )
     if device.type == "cuda":
