@@ -29,7 +29,11 @@ from agentgym.registry import load_entry_point
 
 @dataclass(frozen=True)
 class Needs:
-    """What an algorithm asks of the shared training loop (an algorithm's ``needs`` attribute).
+    """What an algorithm asks of the shared training loop (its classmethod ``needs(config)``).
+
+    A function of the ``algo`` config alone, so the command line reads it before
+    any process starts (``--nproc`` checks ``task_groups``) and the trainer
+    before the model loads.
 
     Example:
         >>> Needs(reference=True, envs_per_iteration=128, group_rollouts=(16, 8))
@@ -43,6 +47,12 @@ class Needs:
     group_rollouts: tuple[int, int] | None = None
     """(task groups, episodes per group) an iteration plays from the task cursor through
     ``trainer.iteration_rollout``: declared, the trainer can play them ahead (``async_staleness``)."""
+
+    @property
+    def task_groups(self) -> int | None:
+        """Task groups an iteration plays, which data-parallel ranks share; None: iterations hold no
+        groups (state such as a replay buffer lives in one process), so the algorithm runs in one."""
+        return self.group_rollouts[0] if self.group_rollouts else None
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,14 @@ class AlgorithmSpec:
         """The pydantic model of the ``algo`` config section."""
         return self.algorithm_class.Config
 
+    def needs(self, config: Any) -> Needs:
+        """What the algorithm asks of the loop with ``config`` (its ``algo`` section)."""
+        needs: Needs = self.algorithm_class.needs(config)
+        return needs
+
+
+GIGPO_ROLLOUT = {"rollout": {"history": 2}}
+"""GiGPO's prompt: the task, the last 2 steps and the observation (verl-agent ``env.history_length: 2``)."""
 
 ALGORITHMS: dict[str, AlgorithmSpec] = {
     spec.name: spec

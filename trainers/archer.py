@@ -186,9 +186,13 @@ class ArCHer:
     def __init__(self, config: ArCHerConfig, trainer: Trainer) -> None:
         _check_reward_signal(trainer.config.env, trainer.config.env_kwargs, trainer.config.seat)
         self.config, self.trainer = config, trainer
-        self.needs = Needs(reference=False, envs_per_iteration=config.rollout_trajectories)
         self.buffer: ReplayBuffer | None = None  # opened by load_state_dict (resuming) or the first iteration
         self.objective = _ActorObjective()
+
+    @classmethod
+    def needs(cls, config: ArCHerConfig) -> Needs:
+        """No reference model; the iteration's episodes at once; no task groups (one process)."""
+        return Needs(envs_per_iteration=config.rollout_trajectories)
 
     def modules(self) -> dict[str, Trainable]:
         from agentgym.trainers.learner import Trainable

@@ -214,7 +214,7 @@ def _launch(
     """Run this command as ``nproc`` data-parallel ranks (:func:`.distributed.launch`); the exit status."""
     from agentgym.trainers.distributed import Ranks, launch
 
-    Ranks(0, nproc).check_groups(getattr(config.algo, "groups_per_iteration", None))
+    Ranks(0, nproc).check_groups(ALGORITHMS[algorithm].needs(config.algo).task_groups)
     argv = [algorithm, "--out", str(run_dir), *(["--resume"] if resume else [])]
     argv += [*(["--env", env] if env else []), *(["--model", model] if model else [])]
     argv += [*(["--config", str(config_file)] if config_file else []), *(f"--set={s}" for s in sets)]

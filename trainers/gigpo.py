@@ -288,8 +288,14 @@ class GiGPO:
             )
         self.config, self.trainer = config, trainer
         self.objective = ClippedObjective(config)
-        self.needs = Needs(
-            reference=self.objective.needs_reference,
+
+    @classmethod
+    def needs(cls, config: GiGPOConfig) -> Needs:
+        """A reference model when the KL term is on; every episode of the iteration's groups at once."""
+        from agentgym.trainers.learner import ClippedObjective
+
+        return Needs(
+            reference=ClippedObjective(config).needs_reference,
             envs_per_iteration=config.group_size * config.groups_per_iteration,
             group_rollouts=(config.groups_per_iteration, config.group_size),
         )

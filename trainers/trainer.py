@@ -66,14 +66,17 @@ class Algorithm(Protocol):
 
     It is constructed before the model loads, with the trainer's ``config`` and
     ``env_info`` (the env's first info) set: the place to refuse an unsuitable
-    env in one line, and to set ``needs`` from its config. ``trainer.learner``
-    exists from :meth:`modules` on, which the trainer calls once, before
-    restoring a checkpoint.
+    env in one line. ``trainer.learner`` exists from :meth:`modules` on, which
+    the trainer calls once, before restoring a checkpoint.
     """
 
     Config: ClassVar[type[BaseModel]]
     report: ClassVar[ReportSpec]
-    needs: Needs
+
+    @classmethod
+    def needs(cls, config: Any) -> Needs:
+        """What the algorithm asks of the loop with ``config``, its ``algo`` section."""
+        ...
 
     def __init__(self, config: Any, trainer: Trainer) -> None: ...
 
@@ -145,7 +148,9 @@ class Trainer:
         self.config = config
         self.run_dir = Path(run_dir)
         self.ranks = Ranks.from_env()  # data-parallel ranks (trainers/distributed.py); rank 0 writes
-        self.ranks.check_groups(getattr(config.algo, "groups_per_iteration", None))
+        spec = get_algorithm(config.algorithm)
+        self.needs = spec.needs(config.algo)
+        self.ranks.check_groups(self.needs.task_groups)
         checkpoint = self.ranks.broadcast(self._find_checkpoint(resume) if self.ranks.is_main else None)
         self.env_info, self.splits = _probe_env(config)
         self.league: League | None = None
@@ -158,14 +163,13 @@ class Trainer:
         self.iteration = state["iteration"] if state else 0
         self.env_steps = state["env_steps"] if state else 0
         self.cursor = TaskCursor(self.splits["train"], config.seed, state["cursor"] if state else 0)
-        spec = get_algorithm(config.algorithm)
         self.algorithm: Algorithm = spec.algorithm_class(config.algo, self)
         _check_async(config, self.algorithm.needs, self.ranks)
         self.learner = Learner(
             config.model,
             config.optim,
             seed=config.seed,
-            reference=self.algorithm.needs.reference,
+            reference=self.needs.reference,
             weights=str(checkpoint / "model") if checkpoint else None,
             ranks=self.ranks,
         )
@@ -190,7 +194,7 @@ class Trainer:
                 self.league.load_state_dict(state["league"])
             elif self.ranks.is_main and self.league.settings.self_play:
                 self.league.snapshot(0, self.learner)  # the starting model is the first snapshot
-        slots = self.algorithm.needs.envs_per_iteration
+        slots = self.needs.envs_per_iteration
         self.engine = make_engine(config, self.policy, train_sampling(config), slots)
         self.eval_specs = eval_episodes(
             config.eval.split, self.splits[config.eval.split], config.eval.episodes
