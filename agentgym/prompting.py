@@ -55,15 +55,19 @@ class PromptConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     history: int | None = Field(
-        None, ge=0, description="Past steps shown: None for all, k for the last k (GiGPO: 2)."
+        None, ge=0, description="Past steps shown in each prompt: k for the last k, null for all (GiGPO: 2)."
     )
     action_format: ActionFormat = Field("tags", description="How the model states its action.")
     show_admissible: bool = Field(True, description="List the admissible actions when known.")
-    system_prompt: str = Field(_SYSTEM, description="Template with {task} and {how}.")
+    system_prompt: str | None = Field(
+        None, description="System prompt template with {task} (and {how}); None: agentgym's default."
+    )
 
     @field_validator("system_prompt")
     @classmethod
-    def _only_known_fields(cls, template: str) -> str:
+    def _only_known_fields(cls, template: str | None) -> str | None:
+        if template is None:
+            return None
         how_to = "use only {task} and {how}, and write a literal brace as {{ or }}"
         try:
             fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
@@ -115,7 +119,8 @@ def render_messages(
         Admissible actions: go south | take key
     """
     config = config or PromptConfig()
-    system = config.system_prompt.format(task=task, how=_HOW[config.action_format])
+    template = _SYSTEM if config.system_prompt is None else config.system_prompt
+    system = template.format(task=task, how=_HOW[config.action_format])
     messages = [Message(role="system", content=system)]
     shown = history if config.history is None else history[len(history) - config.history :]
     if config.history == 0:

@@ -1,9 +1,12 @@
 """The algorithms ``agentgym train`` knows, by name, and what each declares to the shared loop.
 
-An algorithm is an entry point plus a preset. A preset is a handful of
-overrides of the algorithm's own config defaults: GRPO and RLOO are GiGPO's
-code path with ω = 0 (and, for RLOO, a leave-one-out baseline without std).
-Nothing is imported until an algorithm is asked for.
+An algorithm is an entry point plus a preset. A preset is a config layer
+applied over the defaults, before any file or flag: a handful of overrides of
+the algorithm's own settings (GRPO and RLOO are GiGPO's code path with ω = 0,
+and for RLOO a leave-one-out baseline without std) and of the shared sections
+where its paper differs from the generic default (GiGPO prompts with the last
+2 steps; a generic rollout shows them all). Nothing is imported until an
+algorithm is asked for.
 
 What an algorithm needs from the loop (:class:`Needs`) and what its report
 shows (:class:`ReportSpec`) are declared here in plain data, so the trainer,
@@ -11,7 +14,7 @@ evaluation and the report read only these, never an algorithm's config fields.
 
 Example:
     >>> get_algorithm("rloo").preset
-    {'omega': 0.0, 'baseline': 'leave_one_out', 'norm': 'none'}
+    {'rollout': {'history': 2}, 'algo': {'omega': 0.0, 'baseline': 'leave_one_out', 'norm': 'none'}}
     >>> get_algorithm("ppo")
     Traceback (most recent call last):
     ...
@@ -72,7 +75,10 @@ class ReportSpec:
 
 @dataclass(frozen=True)
 class AlgorithmSpec:
-    """One trainable algorithm: where its class lives and which defaults it overrides."""
+    """One trainable algorithm: where its class lives and which defaults it overrides.
+
+    ``preset`` is a nested config layer by section (``algo``, ``rollout``, ...).
+    """
 
     name: str
     entry_point: str
@@ -107,20 +113,21 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             "gigpo",
             "agentgym.trainers.gigpo:GiGPO",
             "GiGPO: episode- and step-level group advantages (Feng et al. 2025).",
+            GIGPO_ROLLOUT,
             league=True,
         ),
         AlgorithmSpec(
             "grpo",
             "agentgym.trainers.gigpo:GiGPO",
             "GRPO: episode-level group advantage only (GiGPO with omega=0).",
-            {"omega": 0.0},
+            {**GIGPO_ROLLOUT, "algo": {"omega": 0.0}},
             league=True,
         ),
         AlgorithmSpec(
             "rloo",
             "agentgym.trainers.gigpo:GiGPO",
             "RLOO: leave-one-out episode baseline, no std (GiGPO code path).",
-            {"omega": 0.0, "baseline": "leave_one_out", "norm": "none"},
+            {**GIGPO_ROLLOUT, "algo": {"omega": 0.0, "baseline": "leave_one_out", "norm": "none"}},
             league=True,
         ),
         AlgorithmSpec(

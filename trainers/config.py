@@ -33,9 +33,9 @@ from pydantic import (
 )
 
 from agentgym.exceptions import ConfigError
-from agentgym.prompting import ActionFormat
-from agentgym.rollout.cluster import RayConfig
-from agentgym.rollout.workers import WorkerKind
+from agentgym.policies.base import SamplingParams
+from agentgym.prompting import PromptConfig
+from agentgym.rollout import WorkerConfig
 
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
 """A seed: 0 to 2^32-1 (numpy, torch and the env seeds derived from it all take it)."""
@@ -103,22 +103,23 @@ class OptimSettings(_Section):
     )
 
 
-class RolloutSettings(_Section):
-    """How training episodes are played."""
+class RolloutSettings(WorkerConfig, PromptConfig):
+    """How training episodes are played.
 
-    history: int | None = Field(
-        2, ge=0, description="Past steps shown in each prompt (GiGPO: 2); null shows all."
+    Composed from the rollout engine's own models, defaults and descriptions
+    included: where envs run (:class:`~agentgym.rollout.WorkerConfig`), how
+    prompts read (:class:`~agentgym.prompting.PromptConfig`) and the reply
+    length of :class:`~agentgym.policies.base.SamplingParams`. Declared here is
+    only what training alone has. (Training samples at temperature 1, the
+    recorded log-probs' temperature; evaluation at ``eval.temperature``.)
+    """
+
+    model_config = _Section.model_config
+
+    max_new_tokens: int = SamplingParams.model_fields["max_new_tokens"]
+    num_envs: int = Field(
+        0, ge=0, description="Envs stepped at once; 0 plays all of an iteration's episodes at once."
     )
-    action_format: ActionFormat = Field("tags", description="How replies state actions.")
-    system_prompt: str | None = Field(
-        None, description="System prompt template with {task} (and {how}); null: agentgym's default."
-    )
-    max_new_tokens: int = Field(512, ge=1, description="Longest reply in tokens.")
-    num_envs: int = Field(0, ge=0, description="Envs stepped at once; 0 runs all episodes at once.")
-    workers: WorkerKind = Field("thread", description="Where envs run: thread, process or ray.")
-    num_workers: int = Field(1, ge=1, description="Threads, processes or Ray actors hosting envs.")
-    step_timeout_s: float = Field(60.0, gt=0, description="Longest env step before its episode fails.")
-    ray: RayConfig = Field(default_factory=RayConfig, description="The Ray cluster of workers: ray.")
     samples: Literal["step", "episode"] = Field(
         "step",
         description="Training samples: one per step (prompt + action, GiGPO) or one per "
@@ -234,9 +235,13 @@ class TrainConfig(_Section):
 
     @model_validator(mode="before")
     @classmethod
-    def _algo_section(cls, data: Any) -> Any:
-        """Validate ``algo`` with the algorithm's own config class, over its preset."""
+    def _preset(cls, data: Any) -> Any:
+        """The algorithm's preset under ``data``; ``algo`` validated with the algorithm's own class."""
         if isinstance(data, dict) and isinstance(data.get("algorithm"), str):
+            from agentgym.trainers.algorithms import get_algorithm
+
+            preset = get_algorithm(data["algorithm"]).preset
+            data = merge({key: value for key, value in preset.items() if key != "algo"}, data)
             algo = data.get("algo", {})
             if isinstance(algo, dict):
                 data = {**data, "algo": algo_config(data["algorithm"], algo)}
@@ -348,7 +353,7 @@ def algo_config(algorithm: str, algo: dict[str, Any]) -> BaseModel:
     from agentgym.trainers.algorithms import get_algorithm
 
     spec = get_algorithm(algorithm)
-    return spec.config_class.model_validate({**spec.preset, **algo})
+    return spec.config_class.model_validate({**spec.preset.get("algo", {}), **algo})
 
 
 def validate_config(data: dict[str, Any]) -> TrainConfig:
@@ -419,9 +424,9 @@ def config_help(algorithm: str) -> str:
         for name, field in model.model_fields.items():
             section = _section_model(field.annotation)
             if name == "algo" and model is TrainConfig:
-                walk(spec.config_class, "algo.", spec.preset)
+                walk(spec.config_class, "algo.", preset.get("algo", {}))
             elif section is not None:
-                walk(section, f"{prefix}{name}.", {})
+                walk(section, f"{prefix}{name}.", preset.get(name, {}))
             elif name != "algorithm":
                 if field.is_required():
                     shown = "(required)"
@@ -429,7 +434,7 @@ def config_help(algorithm: str) -> str:
                     shown = "= " + json.dumps(preset.get(name, field.get_default(call_default_factory=True)))
                 lines.append(f"{prefix}{name} {shown}: {field.description or ''}")
 
-    walk(TrainConfig, "", {})
+    walk(TrainConfig, "", spec.preset)
     return "\n".join(lines)
 
 

@@ -17,7 +17,15 @@ from agentgym.policies.base import Policy, ReplySeeds, SamplingParams
 from agentgym.prompting import PromptConfig
 from agentgym.records import TrajectoryWriter
 from agentgym.registry import resolve
-from agentgym.rollout import EnvFactory, EpisodeSpec, RolloutConfig, RolloutEngine, Summary, group_episodes
+from agentgym.rollout import (
+    EnvFactory,
+    EpisodeSpec,
+    RolloutConfig,
+    RolloutEngine,
+    Summary,
+    WorkerConfig,
+    group_episodes,
+)
 from agentgym.trainers.config import TrainConfig, read_config
 
 if TYPE_CHECKING:
@@ -30,9 +38,7 @@ EVAL_SEED = 1_000_000
 
 def prompt_config(config: TrainConfig) -> PromptConfig:
     """The prompt settings of a run, for training and evaluation alike."""
-    r = config.rollout
-    custom = {"system_prompt": r.system_prompt} if r.system_prompt is not None else {}
-    return PromptConfig(history=r.history, action_format=r.action_format, **custom)
+    return PromptConfig.model_validate(config.rollout.model_dump(include=set(PromptConfig.model_fields)))
 
 
 def make_engine(
@@ -41,11 +47,8 @@ def make_engine(
     """A rollout engine for the run's env, prompts and workers."""
     r = config.rollout
     rollout = RolloutConfig(
+        **r.model_dump(include=set(WorkerConfig.model_fields)),
         num_envs=r.num_envs or max(num_envs, 1),
-        workers=r.workers,
-        num_workers=r.num_workers,
-        step_timeout_s=r.step_timeout_s,
-        ray=r.ray,
         prompt=prompt_config(config),
         sampling=sampling,
         progress=False,

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agentgym.cli.options import parse_kwargs
+from agentgym.cli.options import changed_options, model_options, parse_kwargs
 from agentgym.exceptions import AgentGymError, ConfigError
 from agentgym.policies.base import SamplingParams
 from agentgym.rollout import EnvFactory, RolloutConfig, RolloutEngine, Summary, group_episodes
@@ -28,8 +28,16 @@ SIMULATIONS_HELP = "With --search mcts: simulations from each state before commi
 SERVER_HELP = "Env server URL: run envs remotely. Repeat it or separate URLs by commas to spread sessions."
 
 
+ROLLOUT = RolloutConfig()
+"""The options of ``agentgym rollout`` (generated from :class:`RolloutConfig`: defaults and help)."""
+EVAL = RolloutConfig(sampling=SamplingParams(temperature=0.0))
+"""The options of ``agentgym eval``: the same, greedy (evaluation plays the policy's best reply)."""
+
+
+@model_options(ROLLOUT, skip={"ray"})
 def rollout(
     env: Annotated[str, typer.Argument(help="Environment id or alias (see `agentgym envs`).")],
+    config: RolloutConfig,
     policy: Annotated[str, typer.Option(help=POLICY_HELP)] = "expert",
     episodes: Annotated[int, typer.Option(min=1, help="Tasks to run (each --group-size times).")] = 10,
     out: Annotated[Path | None, typer.Option(help="JSONL file the trajectories are appended to.")] = None,
@@ -38,14 +46,8 @@ def rollout(
         int, typer.Option(help="Seed of the first episode (then +1 per task) and of the policy's sampler.")
     ] = 0,
     group_size: Annotated[int, typer.Option(min=1, help="Copies of each task with the same seed.")] = 1,
-    num_envs: Annotated[int, typer.Option(min=1, help="Environments stepped at once.")] = 8,
-    workers: Annotated[str, typer.Option(help="Where envs run: thread, process or ray.")] = "thread",
-    num_workers: Annotated[int, typer.Option(min=1, help="Threads, processes or Ray actors.")] = 1,
     model: Annotated[str | None, typer.Option(help="Model name for openai: policies.")] = None,
     server: Annotated[list[str] | None, typer.Option(help=SERVER_HELP)] = None,
-    history: Annotated[int | None, typer.Option(help="Past steps in prompts (default: all).")] = None,
-    temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature.")] = 1.0,
-    max_new_tokens: Annotated[int, typer.Option(min=1, help="Longest model reply.")] = 256,
     kw: Annotated[list[str] | None, typer.Option(help="Env constructor argument KEY=VALUE.")] = None,
     seat: Annotated[str, typer.Option(help="Multi-agent games: the policy's seat, or 'random'.")] = "random",
     others: Annotated[str, typer.Option(help="Multi-agent games: bot for the other seats.")] = "random",
@@ -53,16 +55,7 @@ def rollout(
     ray_resource: Annotated[list[str] | None, typer.Option(help=RAY_RESOURCE_HELP)] = None,
 ) -> None:
     """Run a policy for some episodes, write trajectories as they finish, print a summary."""
-    config = RolloutConfig.model_validate(
-        {
-            "num_envs": num_envs,
-            "workers": workers,
-            "num_workers": num_workers,
-            "prompt": {"history": history},
-            **ray_settings(ray, ray_resource),
-            "sampling": {"temperature": temperature, "max_new_tokens": max_new_tokens},
-        }
-    )
+    config = with_ray(config, ray, ray_resource)
     summary = run(
         env,
         policy,
@@ -81,8 +74,10 @@ def rollout(
     report(f"{env} / {policy}", summary)
 
 
+@model_options(EVAL, skip={"ray"})
 def evaluate(
     target: Annotated[str, typer.Argument(help="An environment id/alias, or a training run directory.")],
+    config: RolloutConfig,
     policy: Annotated[str | None, typer.Option(help=POLICY_HELP + " Default: expert.")] = None,
     episodes: Annotated[int, typer.Option(min=1, help="Tasks to evaluate on.")] = 50,
     split: Annotated[
@@ -113,20 +108,21 @@ def evaluate(
         from agentgym.trainers.cli import quiet_loading
         from agentgym.trainers.evaluate import evaluate_run
 
+        changed = changed_options(config, EVAL)
         if policy is not None or model is not None or kw or seed is not None or ray is not None or server:
+            changed += ["--policy, --model, --kw, --seed, --server and --ray"]
+        if changed:
             raise ConfigError(
-                f"{target!r} is a training run: it is evaluated with its own checkpoint, env settings "
-                "and evaluation seeds",
-                hint="drop --policy, --model, --kw, --seed, --server and --ray",
+                f"{target!r} is a training run: it is evaluated with its own checkpoint, env, prompt, "
+                "sampling and evaluation settings",
+                hint=f"drop {', '.join(changed)}",
             )
         split = split or "test"
         with quiet_loading():
             summary = evaluate_run(target, split=split, episodes=episodes, out=out, search=tree_search)
         report(f"{target} ({split})", summary)
         return
-    config = RolloutConfig.model_validate(
-        {"sampling": SamplingParams(temperature=0.0), **ray_settings(ray, ray_resource)}
-    )
+    config = with_ray(config, ray, ray_resource)
     policy = policy or "expert"
     split = split or _default_split(_factory(target, kw, server))
     summary = run(
@@ -163,6 +159,11 @@ def search_config(search: str, simulations: int | None) -> SearchConfig | None:
     from agentgym.trainers.mcts import SearchConfig
 
     return SearchConfig.model_validate({} if simulations is None else {"simulations": simulations})
+
+
+def with_ray(config: RolloutConfig, address: str | None, resources: list[str] | None) -> RolloutConfig:
+    """``config`` with its env actors on the Ray cluster of ``--ray`` and ``--ray-resource`` (if given)."""
+    return RolloutConfig.model_validate({**config.model_dump(), **ray_settings(address, resources)})
 
 
 def ray_settings(address: str | None, resources: list[str] | None) -> dict[str, Any]:

@@ -27,7 +27,9 @@ class SamplingParams(BaseModel):
     temperature: float = Field(1.0, ge=0.0, description="0 is greedy decoding.")
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling mass.")
     top_k: int = Field(0, ge=0, description="Keep the k most likely tokens; 0 keeps all.")
-    max_new_tokens: int = Field(256, ge=1, description="Longest reply in tokens.")
+    max_new_tokens: int = Field(
+        512, ge=1, description="Longest reply in tokens (a reply cut short is an invalid action)."
+    )
     stop: list[str] = Field(default_factory=list, description="Stop strings (kept in the reply).")
 
 

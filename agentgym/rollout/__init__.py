@@ -5,6 +5,7 @@ from agentgym.rollout.engine import (
     RolloutConfig,
     RolloutEngine,
     RolloutResult,
+    WorkerConfig,
     group_episodes,
 )
 from agentgym.rollout.summary import Summary, summarize
@@ -26,6 +27,7 @@ __all__ = [
     "RolloutEngine",
     "RolloutResult",
     "Summary",
+    "WorkerConfig",
     "group_episodes",
     "summarize",
     # the slot API

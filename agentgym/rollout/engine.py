@@ -49,18 +49,30 @@ from agentgym.rollout.turn import (
 from agentgym.rollout.workers import Command, EnvFactory, Result, WorkerKind, make_worker, wait_for_any
 
 
-class RolloutConfig(BaseModel):
-    """How a rollout runs."""
+class WorkerConfig(BaseModel):
+    """Where a rollout's envs run, and how long a step may take."""
 
     model_config = ConfigDict(extra="forbid")
 
-    num_envs: int = Field(8, ge=1, le=4096, description="Environments stepped at once.")
     workers: WorkerKind = Field("thread", description="Where envs run: thread, process or ray.")
-    num_workers: int = Field(1, ge=1, le=256, description="Threads, processes or actors hosting the envs.")
+    num_workers: int = Field(
+        1, ge=1, le=256, description="Threads, processes or Ray actors hosting the envs."
+    )
     ray: RayConfig = Field(default_factory=RayConfig, description="The Ray cluster of workers='ray'.")
     step_timeout_s: float = Field(
         60.0, gt=0, allow_inf_nan=False, description="Longest env step before its episode fails."
     )
+
+
+class RolloutConfig(WorkerConfig):
+    """How a rollout runs: its workers, its prompts, its sampling.
+
+    The one source of these defaults: the training config's ``rollout`` section
+    is composed from :class:`WorkerConfig` and :class:`~agentgym.prompting.PromptConfig`,
+    and the ``rollout`` and ``eval`` commands' options are generated from this model.
+    """
+
+    num_envs: int = Field(8, ge=1, le=4096, description="Environments stepped at once.")
     max_in_flight: int = Field(
         64,
         ge=1,

@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 from agentgym.exceptions import ConfigError
+from agentgym.policies.base import SamplingParams
+from agentgym.prompting import PromptConfig
+from agentgym.rollout import WorkerConfig
 from agentgym.trainers.config import (
+    RolloutSettings,
     build_config,
     config_help,
     dump_config,
@@ -131,3 +135,29 @@ def test_help_lists_every_key_with_its_default_and_description() -> None:
 def test_device_strings_torch_takes() -> None:
     for device in ("cpu", "cuda", "cuda:1", "mps"):
         assert build_config("gigpo", BASE, [f"model.device={device}"]).model.device == device
+
+
+def test_the_rollout_section_is_composed_from_the_rollout_engines_models() -> None:
+    """One source for every default: each shared key has the engine model's default and help."""
+    engine = {**PromptConfig.model_fields, **WorkerConfig.model_fields}
+    engine["max_new_tokens"] = SamplingParams.model_fields["max_new_tokens"]
+    ours = RolloutSettings.model_fields
+    for name, field in engine.items():
+        shown = (ours[name].get_default(call_default_factory=True), ours[name].description)
+        assert shown == (field.get_default(call_default_factory=True), field.description), name
+    assert set(ours) - set(engine) == {"num_envs", "samples"}  # training's own: see their help
+    archer = build_config("archer", BASE).rollout
+    assert (archer.history, archer.max_new_tokens) == (None, 512)
+    assert archer.model_dump(include=set(engine)) == {
+        **PromptConfig().model_dump(),
+        **WorkerConfig().model_dump(),
+        "max_new_tokens": SamplingParams().max_new_tokens,
+    }
+
+
+def test_gigpos_prompt_window_is_its_preset_under_every_later_layer() -> None:
+    assert [build_config(a, BASE).rollout.history for a in ("gigpo", "grpo", "rloo")] == [2, 2, 2]
+    assert build_config("grpo", BASE, ["rollout.history=null"]).rollout.history is None
+    assert "rollout.history = 2: " in config_help("gigpo") and "rollout.history = null: " in config_help(
+        "archer"
+    )

@@ -77,6 +77,8 @@ def test_gigpo_run_trains_logs_and_checkpoints(tiny_model_dir, guess_kwargs, tmp
     assert len(load_trajectories(out)) == 2
     cli = CliRunner().invoke(app, ["eval", str(run), "--seed", "3"])
     assert cli.exit_code == 1 and "is a training run" in str(cli.exception)
+    cli = CliRunner().invoke(app, ["eval", str(run), "--history", "1", "--max-new-tokens", "3"])
+    assert cli.exit_code == 1 and cli.exception.hint == "drop --history, --max-new-tokens"
 
 
 @pytest.mark.parametrize("algorithm", ["grpo", "rloo"])
