@@ -91,6 +91,30 @@ def test_archer_trains_a_seat_of_deal_or_no_deal_from_the_command_line(tiny_mode
     assert latest_checkpoint(run) is not None
 
 
+@pytest.mark.parametrize(
+    ("env", "env_kwargs"),
+    [
+        ("twentyquestions", "{max_steps: 4}"),
+        ("guessmycity", "{max_steps: 4}"),
+        ("alfworld", "{scene: small, max_steps: 8}"),  # the expert wins train task 0 in 5 steps
+    ],
+)
+def test_archer_trains_from_the_command_line(env: str, env_kwargs: str, tiny_model_dir, tmp_path) -> None:
+    """One tiny iteration from the command line on each env ArCHer is acceptance-tested on."""
+    run = tmp_path / env
+    sets = [*SMALL, "iterations=1", "algo.rollout_trajectories=2", "algo.warmup_iterations=0"]
+    result = CliRunner().invoke(
+        app,
+        ["train", "archer", "--env", env, "--model", str(tiny_model_dir), "--out", str(run),
+         "--set", f"env_kwargs={env_kwargs}", *(f"--set={s}" for s in sets)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    train = [r for r in read_jsonl(run / "metrics.jsonl") if r["kind"] == "train"]
+    assert [r["iteration"] for r in train] == [1] and train[0]["critic_loss"] > 0 and "pg_loss" in train[0]
+    assert len((run / "replay_buffer.jsonl").read_text().splitlines()) == train[0]["buffer"] > 0
+    assert latest_checkpoint(run) is not None
+
+
 def test_multiagent_game_without_a_seat_is_one_line(tiny_model_dir, tmp_path) -> None:
     with pytest.raises(ConfigError, match=r"^'dealornodeal' is a multi-agent game; choose the seat to train"):
         Trainer(_config(tiny_model_dir, "dealornodeal", {}), tmp_path / "run")
