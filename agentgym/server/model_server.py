@@ -62,14 +62,16 @@ class ChatRequest(BaseModel):
     user: str | None = None
     return_token_ids: bool = False
 
-    def sampling(self, default_max_tokens: int) -> SamplingParams:
+    def sampling(self) -> SamplingParams:
+        """The request's sampling; without max_tokens, :class:`SamplingParams`'s reply length."""
         stop = [self.stop] if isinstance(self.stop, str) else list(self.stop or [])
+        length = self.max_completion_tokens or self.max_tokens
         return SamplingParams(
             temperature=self.temperature,
             top_p=self.top_p,
             top_k=max(self.top_k, 0),
-            max_new_tokens=self.max_completion_tokens or self.max_tokens or default_max_tokens,
             stop=stop,
+            **({"max_new_tokens": length} if length else {}),
         )
 
 
@@ -115,7 +117,6 @@ def create_model_app(
     model_name: str,
     max_batch: int = 32,
     batch_wait_s: float = 0.005,
-    default_max_tokens: int = 256,
 ) -> FastAPI:
     """An OpenAI-compatible app over a :class:`~agentgym.policies.TransformersPolicy`.
 
@@ -155,7 +156,7 @@ def create_model_app(
             return error(404, "model_not_found", f"this server serves {model_name!r}, not {req.model!r}")
         chat = [msg.model_dump(exclude_none=True) for msg in req.messages]
         prompt = policy.encode_chat(chat, req.tools)
-        gen = await asyncio.wrap_future(batcher.submit(prompt, req.sampling(default_max_tokens)))
+        gen = await asyncio.wrap_future(batcher.submit(prompt, req.sampling()))
         choice: dict[str, Any] = {
             "index": 0,
             "message": {"role": "assistant", "content": gen.text},

@@ -11,7 +11,7 @@ import torch
 from agentgym.policies import OpenAIPolicy, Query, SamplingParams, TransformersPolicy
 from agentgym.records import Message
 from agentgym.rollout import RolloutConfig, RolloutEngine, group_episodes
-from agentgym.server.model_server import create_model_app
+from agentgym.server.model_server import ChatRequest, create_model_app
 from agentgym.testing import serve_in_thread
 
 
@@ -79,3 +79,9 @@ def test_bad_requests_are_explained(served, body: dict, status: int, message: st
 def test_models_route(served) -> None:
     url, _ = served
     assert httpx.get(f"{url}/v1/models").json()["data"][0]["id"] == "tiny"
+
+
+def test_a_request_without_max_tokens_gets_the_one_default_reply_length() -> None:
+    hi = [{"role": "user", "content": "hi"}]
+    assert ChatRequest(model="tiny", messages=hi).sampling().max_new_tokens == SamplingParams().max_new_tokens
+    assert ChatRequest(model="tiny", messages=hi, max_tokens=3).sampling().max_new_tokens == 3
