@@ -226,7 +226,7 @@ class ArCHer:
         started = time.perf_counter()
         critic_stats: list[dict[str, float]] = []
         for _ in range(cfg.critic_steps):
-            critic_stats.append(self._critic_step(self.buffer.sample(cfg.critic_batch_size, rng)))
+            critic_stats.append(self.critic_step(self.buffer.sample(cfg.critic_batch_size, rng)))
         critic_s = time.perf_counter() - started
 
         # 3. Actor: after warm-up, REINFORCE on fresh utterances weighted by the critic's advantage.
@@ -235,7 +235,7 @@ class ArCHer:
         if iteration >= cfg.warmup_iterations:
             for step in range(cfg.actor_steps):
                 states = self.buffer.sample(cfg.actor_batch_size, rng)
-                actor_stats.append(self._actor_step(states, iteration * max(cfg.actor_steps, 1) + step))
+                actor_stats.append(self.actor_step(states, iteration * max(cfg.actor_steps, 1) + step))
         actor_s = time.perf_counter() - started
 
         if t.logs_samples(iteration):
@@ -250,17 +250,18 @@ class ArCHer:
             "actor_s": actor_s,
         }
 
-    def _sample_utterances(self, states: Sequence[Transition]) -> list[Any]:
+    def sample_utterances(self, states: Sequence[Transition]) -> list[Any]:
         """ã ~ π(·|s) for each state, sampled at temperature 1 from the current actor."""
         t = self.trainer
         sampling = SamplingParams(temperature=1.0, max_new_tokens=t.config.rollout.max_new_tokens)
         with torch.no_grad(), t.learner.autocast():
             return t.policy.generate_ids([s.prompt_ids for s in states], sampling)
 
-    def _critic_step(self, batch: Sequence[Transition]) -> dict[str, float]:
+    def critic_step(self, batch: Sequence[Transition]) -> dict[str, float]:
+        """One critic step on ``batch`` (Bellman targets from the target critic), then a Polyak step."""
         critic, target = self.critic.module, self.target.module
         obs = [b.observation for b in batch]
-        pi_actions = [g.text for g in self._sample_utterances(batch)]
+        pi_actions = [g.text for g in self.sample_utterances(batch)]
         with torch.no_grad():
             next_v1, next_v2 = target.values([b.next_observation for b in batch])
             pi_q1, pi_q2, _, _ = target(obs, pi_actions)
@@ -288,8 +289,9 @@ class ArCHer:
             "v": torch.minimum(v1, v2).mean().item(),
         }
 
-    def _actor_step(self, states: Sequence[Transition], step: int) -> dict[str, float]:
-        generations = self._sample_utterances(states)
+    def actor_step(self, states: Sequence[Transition], step: int) -> dict[str, float]:
+        """One actor update: fresh utterances ã at ``states``, each token weighted by the critic's A(s, ã)."""
+        generations = self.sample_utterances(states)
         with torch.no_grad():
             obs, utterances = [s.observation for s in states], [g.text for g in generations]
             q1, q2, v1, v2 = self.critic.module(obs, utterances)
