@@ -80,7 +80,7 @@ class AsyncRollouts:
 
         self.trainer, self.staleness = trainer, staleness
         self.first = trainer.iteration  # the version the run (re)started with
-        self.groups, _ = trainer.algorithm.needs.group_rollouts or (0, 0)
+        self.groups, _ = trainer.needs.group_rollouts or (0, 0)
         self.version = trainer.iteration  # the version the generator's copy holds
         self.weights: dict[int, dict[str, torch.Tensor]] = {}  # published versions not loaded yet
         self.done: dict[int, RolloutResult] = {}
@@ -104,7 +104,7 @@ class AsyncRollouts:
         self.process = context.Process(
             target=_generator,
             args=(child, copy.deepcopy(learner.model).eval(), learner.tokenizer, t.config),
-            kwargs={"slots": t.algorithm.needs.envs_per_iteration, "bf16": learner.bf16},
+            kwargs={"slots": t.needs.envs_per_iteration, "bf16": learner.bf16},
             name="agentgym-generator",  # not a daemon: its env workers may be processes
         )
         self.process.start()

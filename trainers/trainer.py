@@ -164,7 +164,7 @@ class Trainer:
         self.env_steps = state["env_steps"] if state else 0
         self.cursor = TaskCursor(self.splits["train"], config.seed, state["cursor"] if state else 0)
         self.algorithm: Algorithm = spec.algorithm_class(config.algo, self)
-        _check_async(config, self.algorithm.needs, self.ranks)
+        _check_async(config, self.needs, self.ranks)
         self.learner = Learner(
             config.model,
             config.optim,
@@ -243,7 +243,7 @@ class Trainer:
         the background generator with weights at most K updates old (each
         trajectory's ``policy_version`` says which).
         """
-        groups, _ = self.algorithm.needs.group_rollouts or (0, 0)
+        groups, _ = self.needs.group_rollouts or (0, 0)
         if self.async_rollouts is None:
             return self.rollout(self.iteration_episodes(iteration, self.next_tasks(groups)))
         result = self.async_rollouts.take(iteration)
@@ -252,7 +252,7 @@ class Trainer:
 
     def iteration_episodes(self, iteration: int, tasks: list[int]) -> list[EpisodeSpec]:
         """The episodes of ``iteration``: ``Needs.group_rollouts`` copies of each of ``tasks``."""
-        _, size = self.algorithm.needs.group_rollouts or (0, 1)
+        _, size = self.needs.group_rollouts or (0, 1)
         return group_episodes(tasks, split="train", group_size=size, seed=self.episode_seed(iteration))
 
     def logs_samples(self, iteration: int) -> bool:
