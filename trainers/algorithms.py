@@ -15,10 +15,10 @@ evaluation and the report read only these, never an algorithm's config fields.
 Example:
     >>> get_algorithm("rloo").preset
     {'rollout': {'history': 2}, 'algo': {'omega': 0.0, 'baseline': 'leave_one_out', 'norm': 'none'}}
-    >>> get_algorithm("ppo")
+    >>> get_algorithm("ppo")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    agentgym.exceptions.ConfigError: unknown algorithm 'ppo'; choose one of gigpo, grpo, rloo, archer
+    agentgym.exceptions.ConfigError: unknown algorithm 'ppo'; choose one of gigpo, grpo, rloo, archer, ...
 """
 
 from __future__ import annotations
@@ -135,6 +135,24 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             "agentgym.trainers.archer:ArCHer",
             "ArCHer: off-policy utterance critic, token-level REINFORCE actor (Zhou et al. 2024).",
             league=True,
+        ),
+        AlgorithmSpec(
+            "mcts-dpo",
+            "agentgym.trainers.tree_dpo:TreeDPO",
+            "MCTS-DPO: tree search over env snapshots, step-level pairs, conservative DPO (Xie et al. 2024).",
+        ),
+        AlgorithmSpec(
+            "agent-q",
+            "agentgym.trainers.tree_dpo:TreeDPO",
+            "Agent Q: MCTS with UCB1 and an AI-critic prior, off-policy DPO (Putta et al. 2024).",
+            {
+                "algo": {
+                    "search": {"selection": "ucb1"},
+                    "pairs": {"alpha": 0.5, "min_margin": 0.1},
+                    "conservative": False,
+                    "reference": "collection",
+                }
+            },
         ),
     )
 }

@@ -194,7 +194,7 @@ class LeagueSettings(_Section):
 class TrainConfig(_Section):
     """Everything a training run needs; saved as ``config.yaml`` in the run directory."""
 
-    algorithm: str = Field(description="gigpo, grpo, rloo or archer.")
+    algorithm: str = Field(description="gigpo, grpo, rloo, archer, mcts-dpo or agent-q.")
     env: str = Field(description="Registered env id or alias.")
     env_kwargs: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments of the env.")
     seat: dict[str, Any] | None = Field(
@@ -349,11 +349,16 @@ def build_config(algorithm: str, *layers: dict[str, Any] | Sequence[str]) -> Tra
 
 
 def algo_config(algorithm: str, algo: dict[str, Any]) -> BaseModel:
-    """The ``algo`` section of ``algorithm``: its preset, then ``algo``, validated."""
+    """The ``algo`` section of ``algorithm``: its preset, then ``algo`` (merged key by key), validated.
+
+    Example:
+        >>> algo_config("agent-q", {"pairs": {"max_pairs": 4}}).pairs.alpha  # the preset's, kept
+        0.5
+    """
     from agentgym.trainers.algorithms import get_algorithm
 
     spec = get_algorithm(algorithm)
-    return spec.config_class.model_validate({**spec.preset.get("algo", {}), **algo})
+    return spec.config_class.model_validate(merge(spec.preset.get("algo", {}), algo))
 
 
 def validate_config(data: dict[str, Any]) -> TrainConfig:

@@ -239,6 +239,9 @@ class SilentLog:
     def samples(self, iteration: int, records: list[dict[str, Any]]) -> None:
         pass
 
+    def trees(self, iteration: int, records: list[dict[str, Any]]) -> None:
+        pass
+
     def close(self) -> None:
         pass
 

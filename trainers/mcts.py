@@ -86,7 +86,7 @@ def ucb1(q: Any, parent_visits: Any, visits: Any, c: float) -> Any:
         [1.677, inf]
     """
     visits = np.asarray(visits, dtype=float)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         bonus = np.sqrt(np.log(max(parent_visits, 1)) / visits)
     return np.where(visits > 0, q + c * bonus, np.inf)
 
@@ -189,6 +189,12 @@ class SearchResult:
         return last
 
 
+RESTORE_FIX = (
+    "; tree search branches from snapshots: fix the env's _set_state, or drop its "
+    "_get_state/_set_state so that snapshots replay seed and actions"
+)
+
+
 class SearchBudgetError(AgentGymError, MemoryError):
     """A tree reached ``max_nodes``."""
 
@@ -276,6 +282,7 @@ class TreeSearch:
             root = Node(None, state=state)
             trees.append(_Tree(slot, root, SearchResult(root, [root], 1, 0)))
         self._snapshot([(t, t.root) for t in trees])
+        self._restore([(t, t.root) for t in trees])  # an env whose snapshots cannot restore fails here
         while live := [t for t in trees if not t.done]:
             for _ in range(self.config.simulations):
                 self._simulate(live)
@@ -419,7 +426,9 @@ class TreeSearch:
         results = self.engine.execute(commands)
         for command, result in zip(commands, results, strict=True):
             if result.error is not None:
-                raise AgentGymError(f"search: {command.op} on env slot {command.slot} failed: {result.error}")
+                fix = RESTORE_FIX if command.op == "restore" else ""
+                error = result.error.splitlines()[0]
+                raise AgentGymError(f"search: {command.op} on env slot {command.slot} failed: {error}{fix}")
         return results
 
     def _query(self, state: EpisodeState | None) -> Query:

@@ -163,6 +163,8 @@ PAIR_COLUMNS = (
     "prompt_token_ids",
     "chosen_token_ids",
     "rejected_token_ids",
+    "chosen_logprobs",
+    "rejected_logprobs",
     "chosen_visits",
     "rejected_visits",
     "chosen_q",
@@ -189,7 +191,8 @@ def pairs_dataset(
     Columns: ``prompt`` (the chat before the step, or the observation for a
     policy without chats), ``chosen``, ``rejected`` (assistant turns, or the
     reply text), their token ids (``prompt_token_ids``, ``chosen_token_ids``,
-    ``rejected_token_ids``, token-exact as generated), ``chosen_visits``,
+    ``rejected_token_ids``, token-exact as generated) and the searching policy's
+    log-prob of each (``chosen_logprobs``, ``rejected_logprobs``), ``chosen_visits``,
     ``rejected_visits``, ``chosen_q``, ``rejected_q``, ``chosen_critic``,
     ``rejected_critic`` (Agent Q's Q̂, None without a critic), and ``ref_chosen_logp``,
     ``ref_rejected_logp``: the searching policy's log-probs of each reply at
@@ -219,6 +222,8 @@ def pairs_dataset(
                     "prompt_token_ids": list(c.prompt_token_ids or []),
                     "chosen_token_ids": list(c.token_ids or []),
                     "rejected_token_ids": list(r.token_ids or []),
+                    "chosen_logprobs": list(c.logprobs or []),
+                    "rejected_logprobs": list(r.logprobs or []),
                     "chosen_visits": pair.chosen.visits,
                     "rejected_visits": pair.rejected.visits,
                     "chosen_q": pair.chosen.q,

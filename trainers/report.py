@@ -1,9 +1,9 @@
 """An HTML report of a training run: learning curves and annotated sample trajectories.
 
 Reads the run directory only (``config.yaml``, ``metrics.jsonl``,
-``samples.jsonl``), so it works on any finished or running run. Figures are
-drawn with matplotlib's object API (no global pyplot state) and embedded as
-PNG, so the report is one self-contained file.
+``samples.jsonl``, and ``trees.jsonl`` of a tree-search run), so it works on
+any finished or running run. Figures are drawn with matplotlib's object API
+(no global pyplot state) and embedded as PNG, so the report is one self-contained file.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 from agentgym.trainers.algorithms import ReportSpec, get_algorithm
 from agentgym.trainers.config import read_config
-from agentgym.trainers.runlog import METRICS, SAMPLES, read_jsonl
+from agentgym.trainers.runlog import METRICS, SAMPLES, TREES, read_jsonl
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
@@ -62,6 +62,7 @@ def write_report(
         "</div>",
         "<h2>Sample trajectories</h2>",
         _samples(read_jsonl(run_dir / SAMPLES), spec),
+        _trees(read_jsonl(run_dir / TREES)),
     ]
     page = f"<!doctype html><meta charset='utf-8'><title>agentgym run report</title><style>{_STYLE}</style>"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -173,6 +174,24 @@ def _samples(samples: list[dict[str, Any]], spec: ReportSpec) -> str:
             outcome = html.escape(traj["outcome"])
             out.append(f'<p>Trajectory {i}: <span class="{outcome}">{outcome}</span></p>')
             out.append(_steps_table(traj["steps"], spec.columns))
+    return "\n".join(out)
+
+
+def _trees(trees: list[dict[str, Any]]) -> str:
+    """The first and last logged searched trees, drawn as text (visits, Q, prior, chosen/rejected)."""
+    if not trees:
+        return ""
+    from agentgym.trainers.mcts_dpo import draw_tree
+
+    shown = [trees[0], trees[-1]] if len(trees) > 1 else trees
+    out = [
+        "<h2>Searched trees</h2><p>Each node: the action into it, its visits N, value Q and prior p; "
+        "<em>committed</em> marks the path played, <em>chosen</em>/<em>rejected</em> the "
+        "preference pairs.</p>"
+    ]
+    for tree in shown:
+        out.append(f"<h3>Iteration {tree['iteration']}: {html.escape(tree['task'])}</h3>")
+        out.append(f"<pre>{html.escape(draw_tree(tree['tree']))}</pre>")
     return "\n".join(out)
 
 

@@ -2,7 +2,8 @@
 
 :class:`RunLog` appends one JSON line per iteration and per evaluation to
 ``metrics.jsonl``, mirrors the numbers to TensorBoard (``tb/``), and keeps a
-few annotated sample trajectories in ``samples.jsonl`` for the report. On
+few annotated sample trajectories in ``samples.jsonl`` (and searched trees in
+``trees.jsonl``) for the report. On
 resume it drops whatever was logged after the checkpoint, so a resumed run's
 logs read as if it had never stopped. :class:`Display` is the live rich view.
 """
@@ -19,6 +20,7 @@ from agentgym.trainers.files import write_atomic
 
 METRICS = "metrics.jsonl"
 SAMPLES = "samples.jsonl"
+TREES = "trees.jsonl"
 
 
 class RunLog:
@@ -35,7 +37,7 @@ class RunLog:
         from torch.utils.tensorboard import SummaryWriter
 
         self.run_dir = run_dir
-        for name in (METRICS, SAMPLES):
+        for name in (METRICS, SAMPLES, TREES):
             _truncate(run_dir / name, resume_from)
         if resume_from is None:
             shutil.rmtree(run_dir / "tb", ignore_errors=True)
@@ -56,6 +58,11 @@ class RunLog:
         """Annotated trajectories of ``iteration`` (for the report)."""
         for record in records:
             _append(self.run_dir / SAMPLES, {"iteration": iteration, **record})
+
+    def trees(self, iteration: int, records: list[dict[str, Any]]) -> None:
+        """Searched trees of ``iteration`` (``.mcts_dpo.tree_record``), drawn by the report."""
+        for record in records:
+            _append(self.run_dir / TREES, {"iteration": iteration, **record})
 
     def close(self) -> None:
         self.tb.close()

@@ -23,6 +23,7 @@ TIMING = {
     "rollout_s",
     "advantage_s",
     "update_s",
+    "search_s",
     "critic_s",
     "actor_s",
     "tokens_per_s",
@@ -252,3 +253,37 @@ def test_sigkill_then_resume_is_exact_with_async_rollouts(write_run_config, tmp_
     _assert_same_run(whole, broken)
     train = [r for r in read_jsonl(whole / "metrics.jsonl") if r["kind"] == "train"]
     assert [r["policy_version"] for r in train] == [max(j - staleness, 0) for j in range(ITERATIONS)]
+
+
+def test_sigkill_then_resume_is_exact_for_mcts_dpo(write_run_config, tmp_path) -> None:
+    search = {"simulations": 3, "k": 3, "lookahead": 1, "self_eval_weight": 0.5}
+    config = write_run_config(
+        tmp_path / "run.yaml",
+        algo={"trees_per_iteration": 2, "search": search, "refresh_every": 2},
+        optim={"lr": 0.01, "micro_batch_size": 4},
+        eval={"every": 2, "episodes": 2},
+        iterations=ITERATIONS,
+    )
+    whole, broken = tmp_path / "whole", tmp_path / "broken"
+    subprocess.run(
+        _command(config, whole, algorithm="mcts-dpo"),
+        env=_env(),
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    command = _command(config, broken, "--resume", algorithm="mcts-dpo")
+    _kill_when(command, lambda: _completed(broken) >= KILL_AFTER)
+    assert KILL_AFTER <= _completed(broken) < ITERATIONS
+    subprocess.run(command, env=_env(), check=True, capture_output=True, timeout=180)
+
+    # Policy, optimizer and the frozen search policy bit for bit; the same preference pairs.
+    _assert_same_run(whole, broken)
+    a, b = (
+        load_state(latest_checkpoint(run))["modules"]["search_policy"]["module"] for run in (whole, broken)
+    )
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    pairs = sorted(p.name for p in (whole / "pairs").iterdir())
+    assert pairs == sorted(p.name for p in (broken / "pairs").iterdir()) and len(pairs) == ITERATIONS
+    for name in pairs:
+        assert (whole / "pairs" / name).read_bytes() == (broken / "pairs" / name).read_bytes()

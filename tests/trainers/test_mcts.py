@@ -15,6 +15,7 @@ import torch
 
 from agentgym.core import TextEnv, state_digest
 from agentgym.episode import ResetOptions
+from agentgym.exceptions import AgentGymError
 from agentgym.policies import RandomPolicy
 from agentgym.policies.base import Generation, Query, SamplingParams
 from agentgym.registry import register
@@ -175,6 +176,26 @@ def test_a_tree_past_its_node_budget_is_a_one_line_error() -> None:
         ),
     ):
         TreeSearch(engine, config).run([EpisodeSpec(0, "test", seed=0)])
+
+
+class UnrestorableTreeEnv(TreeEnv):
+    """The hand-built tree with a native state that cannot be put back."""
+
+    def _set_state(self, state: str) -> None:
+        raise RuntimeError("this state cannot be restored")
+
+
+def test_an_env_whose_snapshots_cannot_restore_is_a_one_line_error_before_any_search(
+    scratch_registry,
+) -> None:
+    register("agentgym/MCTSUnrestorable-v0", f"{__name__}:UnrestorableTreeEnv", description="no restore")
+    engine = RolloutEngine("agentgym/MCTSUnrestorable-v0", CyclingPolicy(), RolloutConfig(progress=False))
+    with engine, pytest.raises(AgentGymError) as err:
+        TreeSearch(engine, SearchConfig(simulations=2, k=2)).run([EpisodeSpec(0, "test", seed=0)])
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith("search: restore on env slot 0 failed: ") and "cannot be restored" in message
+    assert message.endswith("drop its _get_state/_set_state so that snapshots replay seed and actions")
 
 
 def test_zero_simulations_is_refused() -> None:
