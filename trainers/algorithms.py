@@ -18,7 +18,7 @@ Example:
     >>> get_algorithm("ppo")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    agentgym.exceptions.ConfigError: unknown algorithm 'ppo'; choose one of gigpo, grpo, rloo, archer, ...
+    agentgym.exceptions.ConfigError: unknown algorithm 'ppo'; choose one of gigpo, grpo, rloo, rft, ...
 """
 
 from __future__ import annotations
@@ -129,6 +129,20 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             "RLOO: leave-one-out episode baseline, no std (GiGPO code path).",
             {**GIGPO_ROLLOUT, "algo": {"omega": 0.0, "baseline": "leave_one_out", "norm": "none"}},
             league=True,
+        ),
+        AlgorithmSpec(
+            "rft",
+            "agentgym.trainers.gigpo:GiGPO",
+            "Rejection-sampling fine-tuning: the policy's won episodes cloned, lost ones ignored "
+            "(GiGPO code path, return as the advantage, no baseline, KL or entropy).",
+            {
+                "omega": 0.0,
+                "baseline": "none",
+                "norm": "none",
+                "invalid_action_penalty": 0.0,
+                "kl_coef": 0.0,
+                "entropy_coef": 0.0,
+            },
         ),
         AlgorithmSpec(
             "archer",

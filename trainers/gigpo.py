@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from agentgym.trainers.trainer import Trainer
 
 Norm = Literal["std", "none"]
-Baseline = Literal["mean", "leave_one_out"]
+Baseline = Literal["mean", "leave_one_out", "none"]
 EPS = 1e-6
 
 
@@ -64,7 +64,9 @@ class GiGPOConfig(PolicyLossSettings):
     omega: float = Field(1.0, ge=0, description="ω: weight of the step advantage A^S (0 is GRPO).")
     norm: Norm = Field("std", description="Divide by the group's std (std) or not (none).")
     baseline: Baseline = Field(
-        "mean", description="Group mean, or the mean of the others (leave_one_out, RLOO)."
+        "mean",
+        description="Group mean, the mean of the others (leave_one_out, RLOO), or none "
+        "(the raw return: rejection-sampling fine-tuning).",
     )
     invalid_action_penalty: float = Field(
         0.1, ge=0, description="Subtracted from the reward of a step whose action was invalid."
@@ -79,14 +81,17 @@ def group_normalise(
 ) -> np.ndarray:
     """``(x - baseline) / F`` within each group of equal keys; 0 for a group of one.
 
-    The baseline is the group mean, or (``leave_one_out``) the mean of the
-    group's other members; F is the group's unbiased std + 1e-6 (``std``) or 1.
+    The baseline is the group mean, (``leave_one_out``) the mean of the
+    group's other members, or (``none``) 0, which keeps the raw values;
+    F is the group's unbiased std + 1e-6 (``std``) or 1.
 
     Example:
         >>> group_normalise(np.array([1.0, 0.0, 5.0]), ["a", "a", "b"], norm="none").tolist()
         [0.5, -0.5, 0.0]
         >>> group_normalise(np.array([3.0, 1.0, 2.0]), ["a"] * 3, "none", "leave_one_out").tolist()
         [1.5, -1.5, 0.0]
+        >>> group_normalise(np.array([1.0, 0.0, 5.0]), ["a", "a", "b"], "none", "none").tolist()
+        [1.0, 0.0, 5.0]
     """
     out = np.zeros(len(values), dtype=np.float64)
     members: dict[Hashable, list[int]] = {}
@@ -94,9 +99,12 @@ def group_normalise(
         members.setdefault(key, []).append(i)
     for idx in members.values():
         n = len(idx)
+        x = values[idx]
+        if baseline == "none":
+            out[idx] = x
+            continue
         if n == 1:
             continue  # a group of one has nothing to compare with
-        x = values[idx]
         base = x.mean() if baseline == "mean" else (x.sum() - x) / (n - 1)
         centred = x - base
         if norm == "std":

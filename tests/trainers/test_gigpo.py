@@ -9,6 +9,7 @@ import pytest
 
 from agentgym.records import Step, Trajectory
 from agentgym.trainers.batching import StepRows
+from agentgym.trainers.config import build_config
 from agentgym.trainers.gigpo import (
     discounted_returns,
     episode_advantages,
@@ -94,6 +95,23 @@ def test_gigpo_is_episode_plus_omega_times_step() -> None:
 def test_omega_zero_is_grpo() -> None:
     got = gigpo_advantages(GROUPS, TRAJS, REWARDS, STATES, omega=0.0)
     assert got.tolist() == episode_advantages(GROUPS, TRAJS, REWARDS).tolist()
+
+
+def test_rft_preset_clones_won_episodes_and_ignores_lost_ones() -> None:
+    # Rejection-sampling fine-tuning: no baseline, no std, so A = the episode's return (1 won, 0 lost),
+    # in a group of one as well; invalid actions cost nothing and no KL or entropy term is added.
+    algo = build_config("rft", {"env": "guess", "model": {"name_or_path": "m"}}).algo
+    assert (algo.omega, algo.invalid_action_penalty, algo.kl_coef, algo.entropy_coef) == (0, 0, 0, 0)
+    got = gigpo_advantages(
+        ["g", "g", "g", "solo"],
+        [0, 0, 1, 0],
+        [0.0, 1.0, 0.0, 1.0],
+        ["a", "b", "a", "c"],
+        omega=algo.omega,
+        norm=algo.norm,
+        baseline=algo.baseline,
+    )
+    assert got.tolist() == [1.0, 1.0, 0.0, 1.0]
 
 
 def test_singleton_groups_get_zero() -> None:
