@@ -10,11 +10,15 @@ A restore is checked to give back the state: the next step from it equals the
 step taken right after the snapshot. The target (issue 15): at most one step on
 ALFWorld, WebShop and TextWorld, at most ten on every family.
 
-Second, tree-search env steps per second: :class:`~agentgym.trainers.mcts.TreeSearch`
-with a random policy on GuessNumber (snapshots, restores and steps on thread
-workers, generation nearly free), env steps counted by the search.
+Second, tree-search env steps per second per family: :class:`~agentgym.trainers.mcts.TreeSearch`
+with a random policy (families with admissible actions; an open action space needs
+a model policy) (``--trees`` episodes of the test split searched at once on
+thread workers, ``--simulations`` simulations per committed step, k 3, lookahead 2;
+generation nearly free, so this is the search's own cost: steps, snapshots and
+restores through the slot API), env steps counted by the search, beside the
+plain steps per second of the same family (1 / the median step above).
 
-    .venv/bin/python benchmarks/snapshot_cost.py [--depth 8] [--seeds 3] [--repeat 20]
+    .venv/bin/python benchmarks/snapshot_cost.py [--depth 8] [--seeds 3] [--repeat 20] [--trees 4]
 """
 
 from __future__ import annotations
@@ -104,16 +108,28 @@ def measure(factory: EnvFactory, depth: int, seeds: int, repeat: int) -> dict[st
     }
 
 
-def search_speed(simulations: int, trees: int) -> tuple[float, int]:
+def first_info(factory: EnvFactory) -> dict[str, Any]:
+    """The first info of a test episode."""
+    env = factory()
+    _, info = env.reset(seed=0, options={"split": "test"})
+    env.close()
+    return info
+
+
+def search_speed(factory: EnvFactory, simulations: int, trees: int) -> tuple[float, int, int]:
+    """Seconds, env steps and committed steps of searching ``trees`` test episodes to their end."""
     from agentgym.trainers.mcts import SearchConfig, TreeSearch
 
+    env = factory()
+    tasks = env.unwrapped.splits["test"]
+    env.close()
     config = RolloutConfig(num_envs=trees, progress=False)
-    with RolloutEngine("guess", RandomPolicy(seed=0), config) as engine:
-        search = TreeSearch(engine, SearchConfig(simulations=simulations, k=4, lookahead=3))
+    with RolloutEngine(factory, RandomPolicy(seed=0), config) as engine:
+        search = TreeSearch(engine, SearchConfig(simulations=simulations, k=3, lookahead=2))
         start = time.perf_counter()
-        results = search.run([EpisodeSpec(t % 3, "test", seed=t) for t in range(trees)])
+        results = search.run([EpisodeSpec(t % tasks, "test", seed=t) for t in range(trees)])
         seconds = time.perf_counter() - start
-    return seconds, sum(r.env_steps for r in results)
+    return seconds, sum(r.env_steps for r in results), sum(len(r.committed) - 1 for r in results)
 
 
 def main() -> None:
@@ -122,20 +138,35 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--families", nargs="*", default=list(FAMILIES))
+    parser.add_argument("--trees", type=int, default=4, help="Episodes searched at once per family.")
+    parser.add_argument("--simulations", type=int, default=8, help="Simulations per committed step.")
     args = parser.parse_args()
     print("| family | snapshot | depth | bytes | snapshot µs | restore µs | step µs | (snap+restore)/step |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
+    step_us = {}
     for name in args.families:
         r = measure(FAMILIES[name], args.depth, args.seeds, args.repeat)
+        step_us[name] = r["step_us"]
         kind = "native" if r["native"] else "replay"
         print(
             f"| {name} | {kind} | {r['depth']:.0f} | {r['bytes']} | {r['snapshot_us']:.0f} | "
             f"{r['restore_us']:.0f} | {r['step_us']:.0f} | {r['ratio']:.2f} |",
             flush=True,
         )
-    seconds, env_steps = search_speed(simulations=16, trees=8)
-    print(f"\ntree search (GuessNumber, 8 trees, 16 simulations, k 4, lookahead 3, thread workers): "
-          f"{env_steps} env steps in {seconds:.2f} s = {env_steps / seconds:.0f} env steps/s")  # fmt: skip
+    print(f"\ntree search: {args.trees} trees, {args.simulations} simulations, k 3, lookahead 2")
+    print("| family | committed steps | env steps | seconds | search env steps/s | plain steps/s | ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name in args.families:
+        if not first_info(FAMILIES[name]).get("admissible_actions"):
+            print(f"| {name} | open action space: needs a model policy | | | | | |")
+            continue
+        seconds, env_steps, committed = search_speed(FAMILIES[name], args.simulations, args.trees)
+        rate, plain = env_steps / seconds, 1e6 / step_us[name]
+        print(
+            f"| {name} | {committed} | {env_steps} | {seconds:.2f} | {rate:.0f} | {plain:.0f} | "
+            f"{rate / plain:.2f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
