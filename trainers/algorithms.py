@@ -156,6 +156,11 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             "MCTS-DPO: tree search over env snapshots, step-level pairs, conservative DPO (Xie et al. 2024).",
         ),
         AlgorithmSpec(
+            "traj-dpo",
+            "agentgym.trainers.tree_dpo:TrajectoryDPO",
+            "Trajectory-level DPO: per task group, the best episode preferred to the worst (outcome DPO).",
+        ),
+        AlgorithmSpec(
             "agent-q",
             "agentgym.trainers.tree_dpo:TreeDPO",
             "Agent Q: MCTS with UCB1 and an AI-critic prior, off-policy DPO (Putta et al. 2024).",

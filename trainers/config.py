@@ -194,7 +194,7 @@ class LeagueSettings(_Section):
 class TrainConfig(_Section):
     """Everything a training run needs; saved as ``config.yaml`` in the run directory."""
 
-    algorithm: str = Field(description="gigpo, grpo, rloo, rft, archer, mcts-dpo or agent-q.")
+    algorithm: str = Field(description="gigpo, grpo, rloo, rft, archer, mcts-dpo, traj-dpo or agent-q.")
     env: str = Field(description="Registered env id or alias.")
     env_kwargs: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments of the env.")
     seat: dict[str, Any] | None = Field(

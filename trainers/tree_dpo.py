@@ -19,9 +19,11 @@ Each iteration, in the paper's order (Xie et al. 2024, Algorithm 1):
    reference log-probs come from the starting model (MCTS-DPO) or were logged
    at collection by the searching policy (Agent Q's off-policy DPO).
 
-A pair is two training samples with one group id, chosen first: the learner
-keeps a group in one micro-batch and in its order, so the objective reads
-rows ``2i`` and ``2i+1`` as pair ``i``. Defaults and their sources:
+A pair is training samples with one group id, the chosen side first: the
+learner keeps a group in one micro-batch and in its order, so the objective
+finds each pair's two sides in consecutive rows (:class:`PreferenceObjective`).
+:class:`TrajectoryDPO`, the trajectory-level baseline, pairs a won and a lost
+episode of one task group with the same objective. Defaults and their sources:
 ``docs/papers.md``.
 
 Example:
@@ -44,6 +46,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentgym.policies.hf import TransformersPolicy
+from agentgym.records import Trajectory
 from agentgym.rollout import RolloutResult, group_episodes, summarize
 from agentgym.trainers.algorithms import Needs, ReportSpec
 from agentgym.trainers.batching import Sample
@@ -96,21 +99,24 @@ class TreeDPOConfig(BaseModel):
     )
 
 
-# -- the objective: DPO over consecutive (chosen, rejected) rows --------------------------------
+# -- the objective: DPO over pairs of consecutive row runs ------------------------------------------
 
 
 class PreferenceObjective:
     """:func:`.mcts_dpo.preference_loss` on a micro-batch of pairs, as the learner's objective.
 
-    Rows ``2i`` (chosen) and ``2i+1`` (rejected) are pair ``i``; each reply's
-    log-prob is summed over its ``action_mask`` (from the first token where the
-    two replies differ); ``advantages`` carry the pair's α on every token. The
-    reference is the learner's reference model, or ``old_logprobs`` (logged at
-    collection). The loss is the mean over the mini-batch's pairs.
+    A pair is a run of chosen rows followed by a run of rejected rows (one row
+    each for a step-level pair, one row per step for a trajectory-level pair):
+    ``advantages`` carry ``+(1 + α)`` on a chosen row's tokens and ``−(1 + α)``
+    on a rejected row's, α the pair's conservative weight. A side's log-prob is
+    the sum of its rows' log-probs over their ``action_mask``. The reference is
+    the learner's reference model, or ``old_logprobs`` (logged at collection).
+    The loss is the mean over the mini-batch's pairs, each weighted by its rows
+    (equal weights for step-level pairs).
 
     Example:
         >>> from agentgym.trainers.batching import collate
-        >>> rows = [Sample([1, 2], [0.0, 1.0], [0.0, -1.0], [0.0, 0.0]) for _ in range(2)]
+        >>> rows = [Sample([1, 2], [0.0, 1.0], [0.0, -1.0], [0.0, side]) for side in (1.0, -1.0)]
         >>> objective = PreferenceObjective(beta=0.1, collected_reference=True)
         >>> lp = torch.tensor([[0.0, -0.5], [0.0, -1.5]])
         >>> loss, stats = objective(collate(rows, 0), lp, None, None, 2.0, 2)
@@ -124,23 +130,35 @@ class PreferenceObjective:
         self.beta, self.needs_reference = beta, not collected_reference
 
     def __call__(self, batch, logprobs, entropy, ref_logprobs, num_tokens, num_samples):  # type: ignore[no-untyped-def]
-        if logprobs.shape[0] % 2:
-            raise ValueError("a preference micro-batch holds whole (chosen, rejected) pairs")
         mask = batch.action_mask
         reference = ref_logprobs if ref_logprobs is not None else batch.old_logprobs
-        policy = (logprobs * mask).sum(-1)
-        ref = (reference * mask).sum(-1)
-        alpha = batch.advantages[0::2, -1]  # the pair's α sits on every token (left padding)
-        losses = preference_loss(
-            policy[0::2], policy[1::2], ref[0::2], ref[1::2], beta=self.beta, alpha=alpha
+        policy, ref = (logprobs * mask).sum(-1), (reference * mask).sum(-1)
+        marker = batch.advantages[:, -1]  # ±(1 + α) on every action token; the last one is (left padding)
+        chosen = marker > 0
+        opens = chosen & torch.cat([chosen.new_ones(1), ~chosen[:-1]])  # a chosen run after a rejected one
+        pair = torch.cumsum(opens.long(), 0) - 1
+        n = int(pair[-1]) + 1
+        if not chosen[0] or bool((torch.bincount(pair[~chosen], minlength=n) == 0).any()):
+            raise ValueError("a preference micro-batch holds whole pairs: chosen rows, then rejected rows")
+
+        def side(values: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+            return values.new_zeros(n).index_add(0, pair[rows], values[rows])
+
+        pi_c, pi_r, ref_c, ref_r = (
+            side(policy, chosen),
+            side(policy, ~chosen),
+            side(ref, chosen),
+            side(ref, ~chosen),
         )
-        h = ((policy[0::2] - ref[0::2]) - (policy[1::2] - ref[1::2])).detach()
-        pairs = num_samples / 2
-        loss = losses.sum() / pairs
+        alpha = marker[opens] - 1
+        losses = preference_loss(pi_c, pi_r, ref_c, ref_r, beta=self.beta, alpha=alpha)
+        weight = torch.bincount(pair, minlength=n).to(losses.dtype) / num_samples
+        h = ((pi_c - ref_c) - (pi_r - ref_r)).detach()
+        loss = (losses * weight).sum()
         return loss, {
             "dpo_loss": loss.item(),
-            "margin": (self.beta * h).sum().item() / pairs,
-            "accuracy": (h > 0).float().sum().item() / pairs,
+            "margin": (self.beta * h * weight).sum().item(),
+            "accuracy": ((h > 0).to(weight.dtype) * weight).sum().item(),
         }
 
 
@@ -166,14 +184,17 @@ def pair_samples(rows: datasets.Dataset, alphas: Sequence[float]) -> list[Sample
             (i for i, (a, b) in enumerate(zip(chosen, rejected, strict=False)) if a != b),
             min(len(chosen), len(rejected)),
         )
-        for ids, logps in ((chosen, row["chosen_logprobs"]), (rejected, row["rejected_logprobs"])):
+        for sign, ids, logps in (
+            (1.0, chosen, row["chosen_logprobs"]),
+            (-1.0, rejected, row["rejected_logprobs"]),
+        ):
             n = len(prompt) + start
             samples.append(
                 Sample(
                     input_ids=[*prompt, *ids],
                     action_mask=[0.0] * n + [1.0] * (len(ids) - start),
                     old_logprobs=[0.0] * len(prompt) + list(logps),
-                    advantages=[float(alpha)] * (len(prompt) + len(ids)),
+                    advantages=[sign * (1.0 + float(alpha))] * (len(prompt) + len(ids)),
                     group=f"pair:{row['pair_id']}",
                 )
             )
@@ -312,6 +333,70 @@ class TreeDPO:
 
     def state_dict(self) -> dict[str, Any]:
         return {}  # the search policy is a module, saved by the trainer; pairs are files
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
+
+
+# -- the trajectory-level baseline: whole won vs lost episodes -------------------------------------
+
+
+class TrajectoryDPOConfig(BaseModel):
+    """Trajectory-level DPO's settings (the ``algo`` section)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    group_size: int = Field(8, ge=2, description="Episodes per task group (same task, same start).")
+    groups_per_iteration: int = Field(4, ge=1, description="Task groups played per iteration.")
+    beta: float = Field(0.1, gt=0, description="β: DPO's inverse temperature on the log-ratio margin.")
+
+
+class TrajectoryDPO:
+    """DPO on whole episodes: per task group, the highest-return episode against the lowest.
+
+    The baseline MCTS-DPO and Agent Q compare with (Agent Q's "outcome DPO"): a
+    pair only where the two returns differ; each side's log-prob is the sum over
+    its steps' replies; the reference is the starting model.
+    """
+
+    Config = TrajectoryDPOConfig
+    report = ReportSpec(
+        figures=(("DPO", (("loss", "dpo_loss"), ("β·margin", "margin"), ("pair accuracy", "accuracy"))),),
+        note="Episodes of a logged iteration.",
+    )
+
+    def __init__(self, config: TrajectoryDPOConfig, trainer: Trainer) -> None:
+        self.config, self.trainer = config, trainer
+        self.needs = Needs(reference=True, envs_per_iteration=config.group_size * config.groups_per_iteration)
+        self.objective = PreferenceObjective(config.beta, collected_reference=False)
+
+    def modules(self) -> dict[str, Trainable]:
+        return {}
+
+    def train_iteration(self, iteration: int) -> dict[str, Any]:
+        cfg, t = self.config, self.trainer
+        tasks = t.next_tasks(cfg.groups_per_iteration)
+        result = t.rollout(group_episodes(tasks, group_size=cfg.group_size, seed=t.episode_seed(iteration)))
+        groups: dict[str | None, list[Trajectory]] = {}
+        for traj in result.trajectories:
+            if not traj.failed:
+                groups.setdefault(traj.group_id, []).append(traj)
+        samples, pairs = [], 0
+        for group_id, trajectories in groups.items():
+            best = max(trajectories, key=lambda traj: traj.return_)
+            worst = min(trajectories, key=lambda traj: traj.return_)
+            if best.return_ <= worst.return_:
+                continue
+            pairs += 1
+            for traj, sign in ((best, 1.0), (worst, -1.0)):
+                for sample in t.samples([traj], [sign] * len(traj.steps)):
+                    sample.group = f"pair:{group_id}"
+                    samples.append(sample)
+        stats = t.update(samples, self.objective, iteration) if samples else {}
+        return {**rollout_metrics(result), "pairs": pairs, **stats}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         pass

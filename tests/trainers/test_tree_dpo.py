@@ -54,12 +54,12 @@ def _config(model: Path, algorithm: str = "mcts-dpo", *sets: str, env_kwargs: di
 
 
 def test_preference_objective_matches_the_conservative_loss_by_hand() -> None:
-    # Two pairs; the reference is the learner's (given), α = 0.25 and 0.5 on every token.
+    # Two pairs; the reference is the learner's (given), α = 0.25 and 0.5: ±(1 + α) on every token.
     rows = [
-        Sample([1, 2, 3], [0.0, 1.0, 1.0], None, [0.25] * 3, group="a"),
-        Sample([1, 2, 4], [0.0, 1.0, 1.0], None, [0.25] * 3, group="a"),
-        Sample([1, 5], [0.0, 1.0], None, [0.5] * 2, group="b"),
-        Sample([1, 6], [0.0, 1.0], None, [0.5] * 2, group="b"),
+        Sample([1, 2, 3], [0.0, 1.0, 1.0], None, [1.25] * 3, group="a"),
+        Sample([1, 2, 4], [0.0, 1.0, 1.0], None, [-1.25] * 3, group="a"),
+        Sample([1, 5], [0.0, 1.0], None, [1.5] * 2, group="b"),
+        Sample([1, 6], [0.0, 1.0], None, [-1.5] * 2, group="b"),
     ]
     batch = collate(rows, 0)
     policy = torch.tensor([[0.0, -1.0, -1.0], [0.0, -2.0, -2.0], [0.0, 0.0, -1.0], [0.0, 0.0, -1.0]])
@@ -90,8 +90,28 @@ def test_pair_samples_train_from_the_first_differing_token_and_stay_together() -
     )
     samples = pair_samples(rows, [0.1, 0.0])
     assert [s.action_mask for s in samples[:2]] == [[0, 0, 0, 1, 1], [0, 0, 0, 1]]
-    assert samples[0].old_logprobs == [0.0, 0.0, -0.1, -0.2, -0.3] and samples[1].advantages == [0.1] * 4
+    assert samples[0].old_logprobs == [0.0, 0.0, -0.1, -0.2, -0.3] and samples[1].advantages == [-1.1] * 4
     assert sample_units(samples) == [[0, 1], [2, 3]]  # a pair, chosen first, is one unit of the learner
+
+
+def test_a_trajectory_pair_sums_its_steps_on_each_side() -> None:
+    # Pair 1: two chosen steps, one rejected step; pair 2: one step each. α = 0 (plain DPO).
+    rows = [Sample([1, 2], [0.0, 1.0], None, [0.0, side]) for side in (1.0, 1.0, -1.0, 1.0, -1.0)]
+    policy = torch.tensor([[0.0, -1.0], [0.0, -2.0], [0.0, -1.0], [0.0, -1.0], [0.0, -3.0]])
+    ref = torch.tensor([[0.0, -1.5], [0.0, -2.5], [0.0, -1.0], [0.0, -1.0], [0.0, -1.0]])
+    loss, _ = PreferenceObjective(beta=1.0, collected_reference=False)(
+        collate(rows, 0), policy, None, ref, 5, 5
+    )
+    h1, h2 = (-3.0 - -4.0) - 0.0, 0.0 - (-3.0 - -1.0)  # 1.0, 2.0
+
+    def nll(h: float) -> float:
+        return math.log1p(math.exp(-h))
+
+    assert loss.item() == pytest.approx((3 * nll(h1) + 2 * nll(h2)) / 5, abs=1e-6)  # weighted by rows
+    with pytest.raises(ValueError, match="whole pairs"):
+        PreferenceObjective(beta=1.0, collected_reference=False)(
+            collate(rows[:2], 0), policy[:2], None, ref[:2], 2, 2
+        )
 
 
 # -- the algorithms end to end --------------------------------------------------------------------
@@ -158,6 +178,15 @@ def test_the_search_policy_is_refreshed_to_the_actor_every_k_updates(tiny_model_
     shared = [k for k in actor_2 if k in last]
     assert shared and all(torch.equal(last[k], actor_2[k]) for k in shared)
     assert any(not torch.equal(last[k], actor_3[k]) for k in shared)
+
+
+def test_trajectory_dpo_prefers_the_best_episode_of_a_group(tiny_model_dir, tmp_path) -> None:
+    sets = ["algo.group_size=3", "algo.groups_per_iteration=2", "eval.every=0"]
+    base = {"env": "guess", "env_kwargs": {"max_steps": 4}, "model": {"name_or_path": str(tiny_model_dir)}}
+    config = build_config("traj-dpo", base, [*SMALL[5:], *sets])
+    Trainer(config, tmp_path / "run").run()
+    train = [r for r in read_jsonl(tmp_path / "run" / "metrics.jsonl") if r["kind"] == "train"]
+    assert len(train) == 2 and all(r["pairs"] == 0 or "dpo_loss" in r for r in train)
 
 
 # -- bad input ----------------------------------------------------------------------------------
