@@ -36,9 +36,9 @@ GROUPS = {"group_size": 8, "groups_per_iteration": 4}
 
 ALGOS: dict[str, dict] = {
     "grpo": GROUPS,
-    "rft": GROUPS,
-    "traj-dpo": GROUPS,
     "mcts-dpo": {"trees_per_iteration": 4, "search": {"simulations": 4, "k": 3, "lookahead": 2}},
+    "traj-dpo": GROUPS,
+    "rft": GROUPS,
 }
 
 
@@ -89,6 +89,7 @@ def main() -> None:
             row = run_one(algorithm, seed, cfg, Path(args.warm), args.env_steps, args.episodes, run)
             rows.append(row)
             print(json.dumps(row), flush=True)
+            (out / "results.json").write_text(json.dumps(rows, indent=1))
         run = out / f"mcts-dpo-seed{seed}"
         if args.test_simulations and run.is_dir():
             search = SearchConfig(simulations=args.test_simulations, k=3, lookahead=2)

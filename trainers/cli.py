@@ -1,4 +1,4 @@
-"""``agentgym train gigpo|grpo|rloo|archer``: the typer app the main command line mounts as ``train``.
+"""``agentgym train ALGORITHM``: the typer app the main command line mounts as ``train``.
 
 Every algorithm of :mod:`.algorithms` gets a command with the same options;
 its help lists every config key with its default and description. Errors are
@@ -30,7 +30,8 @@ from agentgym.trainers.config import TrainConfig, build_config, config_help, loa
 from agentgym.trainers.evaluate import evaluate_run
 
 app = typer.Typer(
-    help="Train an agent on an environment: GiGPO, or its GRPO and RLOO special cases.",
+    help="Train an agent on an environment: GiGPO (and its GRPO, RLOO and RFT presets), ArCHer, "
+    "MCTS-DPO (and its Agent Q preset) or trajectory-level DPO.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
