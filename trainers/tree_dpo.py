@@ -250,7 +250,7 @@ class TreeDPO:
             if cfg.pairs.alpha < 1:
                 critic_values(results, policy_critic(t.engine))
         search_s = time.perf_counter() - started
-        rows = pairs_dataset(results, t.engine, cfg.pairs, random.Random(f"{t.config.seed}:{iteration}"))
+        rows = pairs_dataset(results, t.engine, cfg.pairs, self._pair_rng(iteration))
         self._save_pairs(rows, iteration)
 
         # 3. DPO on this iteration's pairs, each pair in one micro-batch.
@@ -282,6 +282,10 @@ class TreeDPO:
             "search_s": search_s,
             "update_s": update_s,
         }
+
+    def _pair_rng(self, iteration: int) -> random.Random:
+        """Picks the random rejected child (``pairs.rejected=random``) of an iteration's pairs."""
+        return random.Random(f"{self.trainer.config.seed}:{iteration}")
 
     def _search_policy(self, iteration: int) -> TransformersPolicy:
         """The actor itself, or the frozen copy, refreshed to the actor every ``refresh_every`` updates."""
@@ -328,7 +332,7 @@ class TreeDPO:
             )
         t.log.samples(iteration, out)
         first = results[0]
-        pairs = select_pairs(first, self.config.pairs, random.Random(0))
+        pairs = select_pairs(first, self.config.pairs, self._pair_rng(iteration - 1))  # the dataset's
         t.log.trees(iteration, [{"task": first.state.trajectory.task, "tree": tree_record(first, pairs)}])
 
     def state_dict(self) -> dict[str, Any]:
