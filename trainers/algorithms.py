@@ -143,6 +143,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
                 "kl_coef": 0.0,
                 "entropy_coef": 0.0,
             },
+            league=True,
         ),
         AlgorithmSpec(
             "archer",
