@@ -136,12 +136,15 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             "Rejection-sampling fine-tuning: the policy's won episodes cloned, lost ones ignored "
             "(GiGPO code path, return as the advantage, no baseline, KL or entropy).",
             {
-                "omega": 0.0,
-                "baseline": "none",
-                "norm": "none",
-                "invalid_action_penalty": 0.0,
-                "kl_coef": 0.0,
-                "entropy_coef": 0.0,
+                **GIGPO_ROLLOUT,
+                "algo": {
+                    "omega": 0.0,
+                    "baseline": "none",
+                    "norm": "none",
+                    "invalid_action_penalty": 0.0,
+                    "kl_coef": 0.0,
+                    "entropy_coef": 0.0,
+                },
             },
             league=True,
         ),

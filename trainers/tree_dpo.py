@@ -220,11 +220,13 @@ class TreeDPO:
         "The first searched tree of the iteration is drawn below the trajectories.",
     )
 
+    @classmethod
+    def needs(cls, config: TreeDPOConfig) -> Needs:
+        """The starting model as reference (unless logged at collection); one slot per searched tree."""
+        return Needs(reference=config.reference == "model", envs_per_iteration=config.trees_per_iteration)
+
     def __init__(self, config: TreeDPOConfig, trainer: Trainer) -> None:
         self.config, self.trainer = config, trainer
-        self.needs = Needs(
-            reference=config.reference == "model", envs_per_iteration=config.trees_per_iteration
-        )
         self.objective = PreferenceObjective(config.beta, collected_reference=config.reference != "model")
         self.searcher: Trainable | None = None  # the frozen search policy, with refresh_every > 1
 
@@ -369,9 +371,13 @@ class TrajectoryDPO:
         note="Episodes of a logged iteration.",
     )
 
+    @classmethod
+    def needs(cls, config: TrajectoryDPOConfig) -> Needs:
+        """The starting model as reference; every episode of the iteration's groups at once."""
+        return Needs(reference=True, envs_per_iteration=config.group_size * config.groups_per_iteration)
+
     def __init__(self, config: TrajectoryDPOConfig, trainer: Trainer) -> None:
         self.config, self.trainer = config, trainer
-        self.needs = Needs(reference=True, envs_per_iteration=config.group_size * config.groups_per_iteration)
         self.objective = PreferenceObjective(config.beta, collected_reference=False)
 
     def modules(self) -> dict[str, Trainable]:
