@@ -1,14 +1,16 @@
-"""GiGPO vs GRPO vs RLOO on the same small setting, with equal environment steps.
+"""GiGPO vs GRPO vs RLOO (or ArCHer) on the same small setting, with equal environment steps.
 
 The demo's warm start (expert episodes, tokenizer, tiny model, behaviour cloning)
 is built once from a demo YAML; each algorithm then trains from that same model
 with every seed until ``--env-steps`` environment steps (``max_env_steps``), with
-the YAML's ``train`` settings, and its held-out success is the run's last
-evaluation (valid split). Baseline, same process: the warm-started model itself
-(each run's evaluation at iteration 0).
+the YAML's ``train`` settings and then ``--set`` (the algorithm's own ``algo.*``
+settings where the YAML has none, as for ArCHer beside GiGPO), and its success is
+the run's last evaluation (the YAML's ``eval`` split). Baseline, same process: the
+warm-started model itself (each run's evaluation at iteration 0).
 
     python benchmarks/algorithm_comparison.py --config trainers/configs/demo_guess.yaml \\
-        --env-steps 12000 --seeds 0 1 2 --out runs/compare [--warm DIR/bc-model] [--algorithms gigpo]
+        --env-steps 12000 --seeds 0 1 2 --out runs/compare [--warm DIR/bc-model] [--algorithms gigpo] \\
+        [--set eval.every=10 algo.omega=0.5]
 """
 
 from __future__ import annotations
@@ -30,9 +32,9 @@ from agentgym.trainers.trainer import Trainer
 ALGORITHMS = ("gigpo", "grpo", "rloo")
 
 
-def run_one(algorithm: str, seed: int, cfg, model: Path, env_steps: int, out: Path) -> dict:
+def run_one(algorithm: str, seed: int, cfg, model: Path, env_steps: int, out: Path, sets: list[str]) -> dict:
     layers = {"seed": seed, "max_env_steps": env_steps, "iterations": 100_000, "progress": False}
-    config = build_config(algorithm, cfg.train, train_layer(cfg, model), layers)
+    config = build_config(algorithm, cfg.train, train_layer(cfg, model), sets, layers)
     started = time.perf_counter()
     final = Trainer(config, out).run()
     records = read_jsonl(out / "metrics.jsonl")
@@ -44,6 +46,7 @@ def run_one(algorithm: str, seed: int, cfg, model: Path, env_steps: int, out: Pa
         "start": evals[0]["success_rate"],
         "final": final.success_rate,
         "last3": statistics.mean(r["success_rate"] for r in evals[-3:]),
+        "split": config.eval.split,
         "episodes": final.episodes,
         "env_steps": train[-1]["env_steps_total"],
         "iterations": len(train),
@@ -64,6 +67,7 @@ def main() -> None:
     parser.add_argument("--algorithms", nargs="+", default=list(ALGORITHMS))
     parser.add_argument("--out", default="runs/compare")
     parser.add_argument("--warm", default=None, help="Reuse this behaviour-cloned model directory.")
+    parser.add_argument("--set", dest="sets", nargs="+", default=[], help="KEY=VALUE over the YAML's train.")
     args = parser.parse_args()
     out = Path(args.out)
     cfg = load_demo_config(args.config)
@@ -75,14 +79,16 @@ def main() -> None:
     rows = []
     for algorithm in args.algorithms:
         for seed in args.seeds:
-            row = run_one(algorithm, seed, cfg, model, args.env_steps, out / f"{algorithm}-seed{seed}")
+            out_run = out / f"{algorithm}-seed{seed}"
+            row = run_one(algorithm, seed, cfg, model, args.env_steps, out_run, args.sets)
             rows.append(row)
             print(json.dumps(row), flush=True)
-    name = "-".join(args.algorithms)
+    name = "-".join([*args.algorithms, *(f"seed{seed}" for seed in args.seeds)])
     (out / f"results-{name}.json").write_text(json.dumps({"notes": notes, "runs": rows}, indent=1))
 
     episodes = rows[0]["episodes"]
-    print(f"\nheld-out (valid) success after {args.env_steps} env steps, {episodes} episodes per evaluation")
+    split = rows[0]["split"]
+    print(f"\n{split} success after {args.env_steps} env steps, {episodes} episodes per evaluation")
     columns = ["algorithm", "warm start", "final evaluation (mean ± std)", "per seed"]
     columns += ["mean of the last 3 evaluations", "env steps", "iterations"]
     print("| " + " | ".join(columns) + " |")
