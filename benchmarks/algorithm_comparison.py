@@ -3,9 +3,10 @@
 The demo's warm start (expert episodes, tokenizer, tiny model, behaviour cloning)
 is built once from a demo YAML; each algorithm then trains from that same model
 with every seed until ``--env-steps`` environment steps (``max_env_steps``), with
-the YAML's ``train`` settings and then ``--set`` (the algorithm's own ``algo.*``
-settings where the YAML has none, as for ArCHer beside GiGPO), and its success is
-the run's last evaluation (the YAML's ``eval`` split). Baseline, same process: the
+the YAML's ``train`` settings and then ``--set`` (the YAML's ``algo`` section is
+its own algorithm's, so ArCHer beside GiGPO starts from ArCHer's defaults and its
+``--set algo.*``), and its success is the run's last evaluation (the YAML's
+``eval`` split). Baseline, same process: the
 warm-started model itself (each run's evaluation at iteration 0).
 
     python benchmarks/algorithm_comparison.py --config trainers/configs/demo_guess.yaml \\
@@ -24,6 +25,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from agentgym.trainers.algorithms import get_algorithm
 from agentgym.trainers.config import build_config
 from agentgym.trainers.demo import load_demo_config, train_layer, warm_start
 from agentgym.trainers.runlog import read_jsonl
@@ -34,7 +36,7 @@ ALGORITHMS = ("gigpo", "grpo", "rloo")
 
 def run_one(algorithm: str, seed: int, cfg, model: Path, env_steps: int, out: Path, sets: list[str]) -> dict:
     layers = {"seed": seed, "max_env_steps": env_steps, "iterations": 100_000, "progress": False}
-    config = build_config(algorithm, cfg.train, train_layer(cfg, model), sets, layers)
+    config = build_config(algorithm, train_section(cfg, algorithm), train_layer(cfg, model), sets, layers)
     started = time.perf_counter()
     final = Trainer(config, out).run()
     records = read_jsonl(out / "metrics.jsonl")
@@ -52,6 +54,14 @@ def run_one(algorithm: str, seed: int, cfg, model: Path, env_steps: int, out: Pa
         "iterations": len(train),
         "wall_s": time.perf_counter() - started,
     }
+
+
+def train_section(cfg, algorithm: str) -> dict:
+    """The YAML's ``train`` section for ``algorithm``: its ``algo`` settings belong to the YAML's
+    own algorithm, so an algorithm with another config class (ArCHer beside GiGPO) starts from
+    its defaults (and ``--set``)."""
+    same = get_algorithm(algorithm).config_class is get_algorithm(cfg.algorithm).config_class
+    return cfg.train if same else {key: value for key, value in cfg.train.items() if key != "algo"}
 
 
 def mean_std(values: list[float]) -> str:
