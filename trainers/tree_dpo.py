@@ -28,7 +28,7 @@ episode of one task group with the same objective. Defaults and their sources:
 
 Example:
     >>> from agentgym.trainers.algorithms import get_algorithm
-    >>> get_algorithm("agent-q").preset["pairs"]
+    >>> get_algorithm("agent-q").preset["algo"]["pairs"]
     {'alpha': 0.5, 'min_margin': 0.1}
 """
 

@@ -43,7 +43,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "train": (
         "agentgym.trainers.cli:app",
-        "Train an agent on an environment: GiGPO, or its GRPO and RLOO special cases.",
+        "Train an agent on an environment: GiGPO (and its GRPO, RLOO and RFT presets), ArCHer, "
+        "MCTS-DPO (and its Agent Q preset) or trajectory-level DPO.",
     ),
 }
 
