@@ -69,9 +69,12 @@ def _weights(run: Path) -> dict[str, torch.Tensor]:
 
 
 def _assert_close(a: Path, b: Path) -> None:
+    """Equal up to float32 summation order: gloo's all-reduce adds the ranks' gradients in another
+    order than one process accumulates them, and Adam carries that through each update (1.2e-5
+    measured after 4 updates of the kill-and-resume run)."""
     wa, wb = _weights(a), _weights(b)
     assert wa.keys() == wb.keys()
-    assert max((wa[k] - wb[k]).abs().max().item() for k in wa) <= 1e-5
+    assert max((wa[k] - wb[k]).abs().max().item() for k in wa) <= 5e-5
     trained = [
         (r["iteration"], r["env_steps_total"], r["success"], r["tokens"])
         for r in read_jsonl(a / "metrics.jsonl")
