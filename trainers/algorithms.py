@@ -50,6 +50,8 @@ class Needs:
     group_rollouts: tuple[int, int] | None = None
     """(task groups, episodes per group) an iteration plays from the task cursor through
     ``trainer.iteration_rollout``: declared, the trainer can play them ahead (``async_staleness``)."""
+    in_process_policy: bool = False
+    """Samples from the trainer's in-process model itself, so it cannot roll out through a server."""
 
     @property
     def task_groups(self) -> int | None:

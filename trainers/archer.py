@@ -192,7 +192,7 @@ class ArCHer:
     @classmethod
     def needs(cls, config: ArCHerConfig) -> Needs:
         """No reference model; the iteration's episodes at once; no task groups (one process)."""
-        return Needs(envs_per_iteration=config.rollout_trajectories)
+        return Needs(envs_per_iteration=config.rollout_trajectories, in_process_policy=True)
 
     def modules(self) -> dict[str, Trainable]:
         from agentgym.trainers.learner import Trainable

@@ -153,11 +153,20 @@ def _command(algorithm: str) -> Callable[..., None]:
             help="Roll out the next iterations while one trains, at most K updates behind "
             "(the config key async_staleness; 0 is synchronous).",
         ),
+        rollout: str = typer.Option(
+            None,
+            "--rollout",
+            metavar="BACKEND",
+            help="transformers (in-process) or vllm: sample through a vLLM server that gets the weights "
+            "after each update (the config key rollout.backend; the server: rollout.vllm.*).",
+        ),
     ) -> None:
         try:
             sets = [*sets, *ray_sets(ray, ray_resource)]
             if async_staleness is not None:
                 sets.append(f"async_staleness={async_staleness}")
+            if rollout is not None:
+                sets.append(f"rollout.backend={rollout}")
             config_, run_dir = resolve_config(
                 algorithm,
                 env=env,

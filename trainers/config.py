@@ -36,6 +36,7 @@ from agentgym.exceptions import ConfigError
 from agentgym.policies.base import SamplingParams
 from agentgym.prompting import PromptConfig
 from agentgym.rollout import WorkerConfig
+from agentgym.trainers.vllm_server import VLLMSettings
 
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
 """A seed: 0 to 2^32-1 (numpy, torch and the env seeds derived from it all take it)."""
@@ -125,6 +126,12 @@ class RolloutSettings(WorkerConfig, PromptConfig):
         description="Training samples: one per step (prompt + action, GiGPO) or one per "
         "episode (whole chat, env tokens masked; needs history: null).",
     )
+    backend: Literal["transformers", "vllm"] = Field(
+        "transformers",
+        description="What samples the episodes: the model being trained, in-process (transformers), "
+        "or a vLLM server that gets the new weights after each update (vllm; --rollout vllm).",
+    )
+    vllm: VLLMSettings = Field(default_factory=VLLMSettings, description="The vLLM server of backend: vllm.")
 
 
 class EvalSettings(_Section):

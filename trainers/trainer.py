@@ -32,8 +32,10 @@ from pydantic import BaseModel
 
 import agentgym
 from agentgym.exceptions import ConfigError
-from agentgym.policies.base import ReplySeeds
+from agentgym.policies.base import Policy, ReplySeeds
 from agentgym.policies.hf import TransformersPolicy
+from agentgym.policies.models import resolve_model
+from agentgym.policies.openai import OpenAIPolicy
 from agentgym.records import Trajectory
 from agentgym.rollout import EpisodeSpec, RolloutResult, Summary, group_episodes
 from agentgym.trainers.algorithms import Needs, ReportSpec, get_algorithm
@@ -59,6 +61,7 @@ from agentgym.trainers.evaluate import (
 from agentgym.trainers.league import League, make_league
 from agentgym.trainers.learner import Learner, Objective, Trainable
 from agentgym.trainers.runlog import Display, RunLog
+from agentgym.trainers.vllm_server import VLLMServer
 
 
 class Algorithm(Protocol):
@@ -173,8 +176,6 @@ class Trainer:
             weights=str(checkpoint / "model") if checkpoint else None,
             ranks=self.ranks,
         )
-        self.policy = TransformersPolicy(self.learner.model, self.learner.tokenizer, seed=config.seed)
-        self.eval_policy = TransformersPolicy(self.learner.model, self.learner.tokenizer, seed=config.seed)
         self.modules = self.algorithm.modules()
         if state:
             self.learner.load_state_dict(state["learner"])
@@ -186,6 +187,8 @@ class Trainer:
             shutil.rmtree(self.run_dir / CHECKPOINTS, ignore_errors=True)
             self.run_dir.mkdir(parents=True, exist_ok=True)
             dump_config(config, self.run_dir / "config.yaml")
+        self.server = self._start_server()
+        self.policy, self.eval_policy = self._sampler(), self._sampler()
         resume_from = self.iteration if state else None
         self.log = RunLog(self.run_dir, resume_from) if self.ranks.is_main else SilentLog()
         self.display = Display(enabled=False)
@@ -228,6 +231,8 @@ class Trainer:
         """
         if self.league is not None:
             episodes = self.league.assign(episodes, self.iteration)
+        if self.server is not None:
+            self.server.ensure_up()
         with self.learner.autocast():
             result = self.engine.run(self.ranks.share(episodes, [e.group_id for e in episodes]))
         if self.league is not None:
@@ -317,6 +322,11 @@ class Trainer:
         self.iteration += 1
         if self.league is not None:
             metrics.update(self.league.end_iteration(self.iteration, self.learner))
+        if self.server is not None:
+            self.display.phase("sync")
+            sync_started = time.perf_counter()
+            self._serve(self.server.sync(self.learner, self.iteration))
+            metrics["sync_s"] = time.perf_counter() - sync_started
         if self.async_rollouts is not None:
             self.async_rollouts.publish(self.iteration, self.learner.model)
         metrics["time_s"] = time.perf_counter() - started
@@ -333,6 +343,8 @@ class Trainer:
         split = self.config.eval.split
         self.display.phase("eval")
         self.eval_policy.seeds = ReplySeeds(eval_sampler_seed(self.config))
+        if self.server is not None:
+            self.server.ensure_up()
         with self.learner.autocast():
             s = self.eval_engine.run(self.eval_specs).summary
         if record:
@@ -370,8 +382,50 @@ class Trainer:
         self.engine.close()
         self.eval_engine.close()
         self.log.close()
+        if self.server is not None:
+            self.server.close()
 
     # -- plumbing -----------------------------------------------------------------------
+
+    def _start_server(self) -> VLLMServer | None:
+        """With ``rollout.backend: vllm``: the run's vLLM server, holding the current weights."""
+        if self.config.rollout.backend != "vllm":
+            return None
+        if self.needs.in_process_policy:
+            raise ConfigError(
+                f"{self.config.algorithm} samples from the model in-process, so it cannot roll out through "
+                "vLLM; drop --rollout vllm (rollout.backend: transformers)"
+            )
+        if self.ranks.size > 1:
+            raise ConfigError("rollout.backend vllm runs in one process; drop --nproc or --rollout vllm")
+        if self.config.async_staleness:
+            raise ConfigError(
+                "async_staleness plays ahead with in-process copies of the model, not through vLLM; "
+                "drop --async-staleness or --rollout vllm"
+            )
+        server = VLLMServer(
+            self.config.rollout.vllm,
+            model=resolve_model(self.config.model.name_or_path),
+            lora_rank=self.config.model.lora_rank,
+            dtype="bfloat16" if self.learner.bf16 else "float32",
+            run_dir=self.run_dir,
+        )
+        try:
+            server.sync(self.learner, self.iteration)
+        except BaseException:
+            server.close()
+            raise
+        return server
+
+    def _sampler(self) -> Policy:
+        """A policy sampling the current weights: in-process, or through the run's vLLM server."""
+        if self.server is None:
+            return TransformersPolicy(self.learner.model, self.learner.tokenizer, seed=self.config.seed)
+        return OpenAIPolicy(self.server.api_url, model=self.server.served, seed=self.config.seed)
+
+    def _serve(self, model: str) -> None:
+        """Point the server policies at ``model``, the served name of the weights just synced."""
+        self.policy.model = self.eval_policy.model = model
 
     def _budget_spent(self) -> bool:
         return bool(self.config.max_env_steps) and self.env_steps >= self.config.max_env_steps
