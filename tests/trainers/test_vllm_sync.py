@@ -26,7 +26,6 @@ from typer.testing import CliRunner
 
 from agentgym.cli.main import app
 from agentgym.exceptions import ConfigError, ServerUnreachableError
-from agentgym.policies.models import offline_model
 from agentgym.prompting import apply_chat_template
 from agentgym.records import Message
 from agentgym.testing import require_backend
@@ -35,7 +34,13 @@ from agentgym.trainers.checkpoint import latest_checkpoint
 from agentgym.trainers.config import build_config
 from agentgym.trainers.runlog import read_jsonl
 from agentgym.trainers.trainer import Trainer
-from agentgym.trainers.vllm_server import REPO_VLLM_PYTHON, VLLMServer, VLLMSettings, adapter_name
+from agentgym.trainers.vllm_server import (
+    REPO_VLLM_PYTHON,
+    VLLMServer,
+    VLLMSettings,
+    adapter_name,
+    save_untied,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
 
@@ -56,17 +61,20 @@ RUN = [
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VLLMServer]:
+def server(tmp_path_factory: pytest.TempPathFactory, smollm2) -> Iterator[VLLMServer]:
+    """SmolLM2 saved untied (as full-weight syncs save it), served with LoRA up to rank 8."""
     require_backend(REPO_VLLM_PYTHON.exists(), f"no {REPO_VLLM_PYTHON} (make vllm)")
-    model = offline_model("smollm2")
-    require_backend(model.installed, f"SmolLM2 needs its package: {model.install_command}")
     tmp = tmp_path_factory.mktemp("vllm-sync")
+    save_untied(smollm2[0], tmp / "smollm2")
+    smollm2[1].save_pretrained(tmp / "smollm2")
     env = {**SERVER_ENV, "VLLM_CACHE_ROOT": str(tmp / "cache")}
     settings = VLLMSettings(args=["--enforce-eager", "--max-model-len", "2048"])
+    server = VLLMServer(settings, model=str(tmp / "smollm2"), lora_rank=8, dtype="float32", run_dir=tmp)
     with mock.patch.dict(os.environ, env):
-        server = VLLMServer(settings, model=str(model.folder), lora_rank=8, dtype="float32", run_dir=tmp)
+        server.ensure_up()
     yield server
     server.close()
+    assert server.process is None
 
 
 def run_config(server: VLLMServer, *sets: str):
@@ -133,10 +141,11 @@ def test_a_refused_sync_stops_the_run_in_one_line(server: VLLMServer, tmp_path: 
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2, result.output
     [line] = result.output.strip().splitlines()
-    assert line.startswith(f"error: the vLLM server at {server.url} refused to load the LoRA adapter (400")
-    assert line.endswith(
-        "start the server with --enable-lora --max-lora-rank 16 (or more) and "
-        "VLLM_ALLOW_RUNTIME_LORA_UPDATING=1"
+    assert line == (
+        f"error: the vLLM server at {server.url} refused to load the LoRA adapter (500: Call to add_lora "
+        "method failed: Worker failed with error 'LoRA rank 16 is greater than max_lora_rank 8.', please "
+        "check the stack trace above for the root cause); start the server with --enable-lora "
+        "--max-lora-rank 16 (or more) and VLLM_ALLOW_RUNTIME_LORA_UPDATING=1"
     )
     assert latest_checkpoint(out) is None and not (out / "checkpoints").exists()
 
@@ -161,11 +170,11 @@ def test_a_refused_sync_on_resume_leaves_the_checkpoint_intact(server: VLLMServe
 
 def test_full_weight_sync_gives_the_server_the_trainers_logprobs(server: VLLMServer, tmp_path: Path) -> None:
     trainer = Trainer(run_config(server, "model.lora_rank=0", "algo.kl_coef=0"), tmp_path / "run")
-    assert trainer.server.served == server.base_model
+    assert trainer.server.served == "policy"  # the served base model, with the run's weights
     try:
         assert_synced(server, trainer, trainer.config)
     finally:  # the base weights back, for the tests after this one
-        body = {"method": "reload_weights", "kwargs": {"weights_path": str(offline_model("smollm2").folder)}}
+        body = {"method": "reload_weights", "kwargs": {"weights_path": str(server.model)}}
         httpx.post(f"{server.url}/collective_rpc", json=body, timeout=600).raise_for_status()
         httpx.post(f"{server.url}/reset_prefix_cache", timeout=60).raise_for_status()
 
@@ -187,10 +196,14 @@ def test_a_server_gone_mid_rollout_fails_its_episodes_and_stops_the_run(
             outcome.append(err)
 
     thread = threading.Thread(target=train)
+    seen = server.log.stat().st_size  # the lines of the tests before this one
     thread.start()
-    log = server.log
-    deadline = time.monotonic() + 120
-    while "/v1/chat/completions" not in log.read_text(errors="replace") and time.monotonic() < deadline:
+    # A request's access-log line comes as it ends: the next turn's request is then on its way.
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        with open(server.log, "rb") as log:
+            if b"POST /v1/chat/completions HTTP" in log.read()[seen:]:
+                break
         time.sleep(0.2)
     os.killpg(server.process.pid, signal.SIGKILL)
     thread.join(timeout=600)
