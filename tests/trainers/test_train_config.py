@@ -145,7 +145,7 @@ def test_the_rollout_section_is_composed_from_the_rollout_engines_models() -> No
     for name, field in engine.items():
         shown = (ours[name].get_default(call_default_factory=True), ours[name].description)
         assert shown == (field.get_default(call_default_factory=True), field.description), name
-    assert set(ours) - set(engine) == {"num_envs", "samples"}  # training's own: see their help
+    assert set(ours) - set(engine) == {"num_envs", "samples", "backend", "vllm"}  # training's own
     archer = build_config("archer", BASE).rollout
     assert (archer.history, archer.max_new_tokens) == (None, 512)
     assert archer.model_dump(include=set(engine)) == {
