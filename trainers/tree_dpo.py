@@ -223,7 +223,11 @@ class TreeDPO:
     @classmethod
     def needs(cls, config: TreeDPOConfig) -> Needs:
         """The starting model as reference (unless logged at collection); one slot per searched tree."""
-        return Needs(reference=config.reference == "model", envs_per_iteration=config.trees_per_iteration)
+        return Needs(
+            reference=config.reference == "model",
+            envs_per_iteration=config.trees_per_iteration,
+            in_process_policy=True,  # the search samples from the actor (or its frozen copy) itself
+        )
 
     def __init__(self, config: TreeDPOConfig, trainer: Trainer) -> None:
         self.config, self.trainer = config, trainer

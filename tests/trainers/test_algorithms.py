@@ -49,7 +49,8 @@ def test_no_shared_module_reads_an_algorithm_config_field_by_name() -> None:
     [
         ("gigpo", ["algo.group_size=4", "algo.groups_per_iteration=3"], Needs(True, 12, (3, 4))),
         ("grpo", ["algo.kl_coef=0"], Needs(False, 128, (16, 8))),
-        ("archer", ["algo.rollout_trajectories=5"], Needs(False, 5, None)),
+        ("archer", ["algo.rollout_trajectories=5"], Needs(False, 5, None, in_process_policy=True)),
+        ("mcts-dpo", ["algo.trees_per_iteration=3"], Needs(True, 3, None, in_process_policy=True)),
     ],
 )
 def test_needs_are_a_function_of_the_algo_section(algorithm: str, sets: list[str], needs: Needs) -> None:
@@ -63,3 +64,16 @@ def test_data_parallel_ranks_are_checked_against_the_declared_task_groups() -> N
     )
     with pytest.raises(ValueError, match=r"^2 ranks need at least 2 task groups per iteration \(got 1\)"):
         Ranks(0, 2).check_groups(ALGORITHMS["gigpo"].needs(config.algo).task_groups)
+
+
+@pytest.mark.parametrize(("algorithm", "sets"), [("archer", ["algo.critic_encoder=tiny"]), ("mcts-dpo", [])])
+def test_an_algorithm_that_samples_in_process_refuses_the_vllm_rollout(
+    algorithm: str, sets: list[str], tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    from agentgym.exceptions import ConfigError
+    from agentgym.trainers.trainer import Trainer
+
+    base = {"env": "guess", "model": {"name_or_path": str(tiny_model_dir)}, "rollout": {"backend": "vllm"}}
+    config = build_config(algorithm, base, sets)
+    with pytest.raises(ConfigError, match=rf"^{algorithm} samples from the model in-process, so it cannot"):
+        Trainer(config, tmp_path / "run")
