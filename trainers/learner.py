@@ -168,6 +168,13 @@ def sample_units(samples: Sequence[Sample]) -> list[list[int]]:
     return list(units.values())
 
 
+def _keep_old_logprobs(samples: Sequence[Sample], logprobs: torch.Tensor) -> None:
+    """Each sample without ``old_logprobs`` takes its row of ``logprobs`` (``[B, T]``, left-padded)."""
+    for s, row in zip(samples, logprobs, strict=True):
+        if s.old_logprobs is None:
+            s.old_logprobs = row[row.shape[0] - len(s) :].tolist()
+
+
 def _fill(units: Sequence[list[int]], size: int) -> Iterator[list[int]]:
     """Consecutive whole units per chunk, up to ``size`` indices (a larger unit alone)."""
     chunk: list[int] = []
@@ -303,9 +310,13 @@ class Learner:
         Samples of one ``group`` stay in one micro-batch (a group larger than
         ``micro_batch_size`` makes a micro-batch of its own).
         """
+        for chunk in self._micro_batches(samples):
+            yield collate(chunk, self.pad_id, self.device)
+
+    def _micro_batches(self, samples: Sequence[Sample]) -> Iterator[list[Sample]]:
         units = sorted(sample_units(samples), key=lambda u: max(len(samples[i]) for i in u))
         for chunk in _fill(units, self.optim.micro_batch_size):
-            yield collate([samples[i] for i in chunk], self.pad_id, self.device)
+            yield [samples[i] for i in chunk]
 
     def fill_old_logprobs(self, samples: Sequence[Sample]) -> None:
         """Compute ``old_logprobs`` with the current model where a sample has none."""
@@ -314,8 +325,7 @@ class Learner:
             for start in range(0, len(missing), self.optim.micro_batch_size):
                 chunk = missing[start : start + self.optim.micro_batch_size]
                 lp, _ = self.logprobs(collate(chunk, self.pad_id, self.device))
-                for s, row in zip(chunk, lp, strict=True):
-                    s.old_logprobs = row[row.shape[0] - len(s) :].tolist()
+                _keep_old_logprobs(chunk, lp)
 
     # -- the update loop ------------------------------------------------------------
 
@@ -330,8 +340,13 @@ class Learner:
         the optimizer and the schedule. Across data-parallel ranks the
         mini-batches are cut from all ranks' samples in rank order, each rank
         computes its part and the gradients are summed before clipping.
+
+        Samples without ``old_logprobs`` (stale samples' π_prox, see
+        :func:`.batching.mark_stale`) get them from the weights before the
+        update: those of the first optimizer step from that step's own forward
+        pass, the others from a forward pass before it (with one step per
+        update, as verl's ``on_policy`` case, no pass is done twice).
         """
-        self.fill_old_logprobs(samples)
         offset, total = self.ranks.local(len(samples))
         size = self.optim.mini_batch_size or total
         totals: dict[str, float] = {}
@@ -339,8 +354,12 @@ class Learner:
         self.model.train()
         try:
             units = sample_units(samples)
-            for _ in range(self.optim.epochs):
-                for mine in self._mini_batches(units, offset, total, size, rng):
+            for epoch in range(self.optim.epochs):
+                minis = list(self._mini_batches(units, offset, total, size, rng))
+                if epoch == 0:  # π_old of the first step's samples: its own forward pass (see _step)
+                    first = set(minis[0]) if minis else set()
+                    self.fill_old_logprobs([s for i, s in enumerate(samples) if i not in first])
+                for mine in minis:
                     mini = [samples[i] for i in mine]
                     for key, value in self._step(mini, objective).items():
                         totals[key] = totals.get(key, 0.0) + value
@@ -372,9 +391,13 @@ class Learner:
         num_samples = int(self.ranks.sum(float(len(mini))))
         stats: dict[str, float] = {}
         self.optimizer.zero_grad(set_to_none=True)
-        for batch in self.batches(mini):
+        for chunk in self._micro_batches(mini):
+            batch = collate(chunk, self.pad_id, self.device)
             ref = self.logprobs(batch, reference=True)[0] if objective.needs_reference else None
             logprobs, entropy = self.logprobs(batch, entropy=objective.needs_entropy)
+            if any(s.old_logprobs is None for s in chunk):  # the first step: weights not yet moved
+                _keep_old_logprobs(chunk, logprobs.detach())
+                batch = collate(chunk, self.pad_id, self.device)
             loss, micro = objective(batch, logprobs, entropy, ref, num_tokens, num_samples)
             micro["loss"] = loss.item()
             self._require_finite("the loss", micro["loss"])

@@ -14,7 +14,7 @@ from agentgym.policies.hf import TransformersPolicy
 from agentgym.prompting import PromptConfig
 from agentgym.rollout import RolloutConfig, RolloutEngine, group_episodes
 from agentgym.trainers import sft
-from agentgym.trainers.batching import collate, step_samples
+from agentgym.trainers.batching import collate, mark_stale, step_samples
 from agentgym.trainers.config import ModelSettings, OptimSettings, PolicyLossSettings
 from agentgym.trainers.learner import ClippedObjective, Learner
 
@@ -81,6 +81,36 @@ def test_micro_batches_accumulate_to_the_same_gradient(tiny_model_dir, rollout) 
         stats = learner.update(samples, objective, np.random.default_rng(0))
         grads.append([p.grad for p in learner.model.parameters()])
         assert stats["grad_norm"] > 0
+    for a, b in zip(*grads, strict=True):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-7)
+
+
+def test_stale_samples_take_pi_prox_from_the_steps_own_forward_pass(tiny_model_dir, rollout) -> None:
+    # Samples of older weights (asynchronous rollouts) need π_prox, the weights before the
+    # update. With one optimizer step per update that is the step's own forward pass: one
+    # pass per micro-batch, not a second pass over every sample, and the same gradient.
+    objective = ClippedObjective(PolicyLossSettings(kl_coef=0.0))
+
+    def stale_samples():
+        samples = step_samples(rollout, _advantages(rollout))
+        for sample in samples:
+            sample.version = 0
+        assert mark_stale(samples, 1) == len(samples)
+        return samples
+
+    grads, passes = [], []
+    for separate_pass in (True, False):
+        learner = _learner(tiny_model_dir, micro_batch_size=4)
+        samples = stale_samples()
+        if separate_pass:
+            learner.fill_old_logprobs(samples)  # π_prox by a pass of its own before the update
+        calls: list[int] = []
+        learner.model.register_forward_hook(lambda *_, calls=calls: calls.append(1))
+        stats = learner.update(samples, objective, np.random.default_rng(0))
+        assert 0.5 < stats["behaviour_weight"] < 2.0
+        grads.append([p.grad for p in learner.model.parameters()])
+        passes.append(len(calls))
+    assert passes[1] == passes[0] == len(list(learner.batches(samples)))
     for a, b in zip(*grads, strict=True):
         assert torch.allclose(a, b, rtol=1e-4, atol=1e-7)
 
