@@ -48,7 +48,9 @@ from __future__ import annotations
 
 import copy
 import multiprocessing
+import os
 import threading
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -84,6 +86,7 @@ class AsyncRollouts:
         self.version = trainer.iteration  # the version the generator's copy holds
         self.weights: dict[int, dict[str, torch.Tensor]] = {}  # published versions not loaded yet
         self.done: dict[int, RolloutResult] = {}
+        self.timings: dict[int, dict[str, float]] = {}  # the generator's side of each played iteration
         for item in pending:
             self.done[item["iteration"]] = _result(item)
         self.next = trainer.iteration + len(self.done)  # the next iteration to play
@@ -124,6 +127,17 @@ class AsyncRollouts:
             if self.error is not None:
                 raise self.error
             return self.done.pop(iteration)
+
+    def timing(self, iteration: int) -> dict[str, float]:
+        """The generator's side of ``iteration`` once taken (none for one a checkpoint held).
+
+        ``generate_s``: playing it; ``generator_idle_s``: waiting before it for
+        the weights that play it (the learner behind) or for the learner to take
+        older ones (K ahead); ``generator_overhead_s``: the rest of its round
+        trip (pipe transfers, loading the weights; the process's start-up for the first).
+        """
+        with self.cond:
+            return self.timings.pop(iteration, {})
 
     def publish(self, version: int, model: torch.nn.Module) -> None:
         """Offer the weights of ``version`` (just updated); copied if an unplayed iteration needs them."""
@@ -170,7 +184,9 @@ class AsyncRollouts:
                 with self.cond:
                     j = self.next
                     version = self.played_by(j)
+                    idle = time.perf_counter()
                     self.cond.wait_for(lambda: self.stopping or self._can_play(j))  # noqa: B023 (called here)
+                    sent = time.perf_counter()
                     if self.stopping:
                         return
                     state = self.weights.pop(version, None)
@@ -192,8 +208,15 @@ class AsyncRollouts:
                 result = _result(reply)
                 for trajectory in result.trajectories:
                     trajectory.policy_version = version
+                generate = result.summary.wall_time_s
+                timing = {
+                    "generate_s": generate,
+                    "generator_idle_s": sent - idle,
+                    "generator_overhead_s": time.perf_counter() - sent - generate,
+                }
                 with self.cond:
                     self.done[j] = result
+                    self.timings[j] = timing
                     self.next = j + 1
                     self.cond.notify_all()
         except BaseException as err:  # handed to the learner's thread, which raises it
@@ -209,6 +232,25 @@ class AsyncRollouts:
         )
 
 
+def torch_threads(config: TrainConfig) -> int:
+    """Torch threads of the learner and of the generator: ``cpu_threads``, 0 for torch's default.
+
+    Unset (0) under ``async_staleness``, each side takes half the CPUs this
+    process may use: torch's default on both would run twice as many threads
+    as there are CPUs.
+
+    Example:
+        >>> from agentgym.trainers import build_config
+        >>> base = {"env": "guess", "model": {"name_or_path": "m"}}
+        >>> config = build_config("grpo", base, ["async_staleness=1"])
+        >>> torch_threads(config) == max(1, len(os.sched_getaffinity(0)) // 2)
+        True
+    """
+    if config.cpu_threads or not config.async_staleness:
+        return config.cpu_threads
+    return max(1, len(os.sched_getaffinity(0)) // 2)
+
+
 def _generator(conn: Any, model: Any, tokenizer: Any, config: TrainConfig, *, slots: int, bf16: bool) -> None:
     """The generator process: plays the episodes it is sent, with the weights it is sent.
 
@@ -218,8 +260,8 @@ def _generator(conn: Any, model: Any, tokenizer: Any, config: TrainConfig, *, sl
     """
     from agentgym.trainers.evaluate import make_engine, train_sampling
 
-    if config.cpu_threads:
-        torch.set_num_threads(config.cpu_threads)
+    if threads := torch_threads(config):
+        torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(config.deterministic)
     policy = TransformersPolicy(model, tokenizer, seed=config.seed)
     engine = make_engine(config, policy, train_sampling(config), slots)

@@ -227,7 +227,8 @@ class TrainConfig(_Section):
         0,
         ge=0,
         le=1024,
-        description="torch threads on CPU (up to 1024); 0 keeps torch's default (tiny models: 1 is fastest).",
+        description="torch threads on CPU (up to 1024); 0 keeps torch's default, or with "
+        "async_staleness gives the learner and the generator half the CPUs each (tiny models: 1 is fastest).",
     )
     async_staleness: int = Field(
         0,

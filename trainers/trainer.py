@@ -39,7 +39,7 @@ from agentgym.policies.openai import OpenAIPolicy
 from agentgym.records import Trajectory
 from agentgym.rollout import EpisodeSpec, RolloutResult, Summary, group_episodes
 from agentgym.trainers.algorithms import Needs, ReportSpec, get_algorithm
-from agentgym.trainers.async_rollouts import AsyncRollouts
+from agentgym.trainers.async_rollouts import AsyncRollouts, torch_threads
 from agentgym.trainers.batching import Sample, episode_samples, mark_stale, step_samples
 from agentgym.trainers.checkpoint import (
     CHECKPOINTS,
@@ -328,6 +328,7 @@ class Trainer:
             self._serve(self.server.sync(self.learner, self.iteration))
             metrics["sync_s"] = time.perf_counter() - sync_started
         if self.async_rollouts is not None:
+            metrics.update(self.async_rollouts.timing(it))
             self.async_rollouts.publish(self.iteration, self.learner.model)
         metrics["time_s"] = time.perf_counter() - started
         self.log.log("train", self.iteration, metrics)
@@ -441,8 +442,8 @@ class Trainer:
             else:
                 set_rng_state(self._rng)
             torch.use_deterministic_algorithms(self.config.deterministic)
-            if self.config.cpu_threads:
-                torch.set_num_threads(self.config.cpu_threads)
+            if threads := torch_threads(self.config):
+                torch.set_num_threads(threads)
             try:
                 yield
             finally:

@@ -14,14 +14,17 @@ from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 from agentgym.exceptions import AgentGymError, ConfigError
-from agentgym.trainers.async_rollouts import AsyncRollouts
+from agentgym.trainers.async_rollouts import AsyncRollouts, torch_threads
 from agentgym.trainers.checkpoint import latest_checkpoint
 from agentgym.trainers.cli import app
 from agentgym.trainers.config import build_config, read_config
+from agentgym.trainers.learner import Learner
 from agentgym.trainers.runlog import read_jsonl
 from agentgym.trainers.trainer import Trainer
 
+GENERATOR = ("generate_s", "generator_idle_s", "generator_overhead_s")
 TIMING = {"time_s", "rollout_s", "advantage_s", "update_s", "tokens_per_s", "wall_time_s", "steps_per_s"}
+TIMING |= set(GENERATOR)
 RUN = [
     "algo.group_size=3",
     "algo.groups_per_iteration=2",
@@ -89,6 +92,29 @@ def test_same_seed_and_staleness_give_the_same_run(staleness, tiny_model_dir, gu
     sync = tmp_path / "sync"
     Trainer(_config(tiny_model_dir, guess_kwargs), sync).run()
     assert not _same_weights(_weights(sync), _weights(tmp_path / "a"))
+
+    # Each side's time per iteration: the learner's wait and update, the generator's play,
+    # idle time and overhead (its first round trip includes the process's start-up).
+    timed = [r for r in read_jsonl(tmp_path / "a" / "metrics.jsonl") if r["kind"] == "train"]
+    assert all(r[key] >= 0 for r in timed for key in ("rollout_s", "update_s", *GENERATOR))
+    assert all(r["generate_s"] > 0 for r in timed)
+    assert not any(key in r for r in read_jsonl(sync / "metrics.jsonl") for key in GENERATOR)
+
+
+def test_unset_cpu_threads_give_each_side_half_the_cpus(
+    tiny_model_dir, guess_kwargs, tmp_path, monkeypatch
+) -> None:
+    """torch's default threads in both the learner and the generator would oversubscribe the CPUs."""
+    config = _config(tiny_model_dir, guess_kwargs, "async_staleness=1", "cpu_threads=0", "iterations=1")
+    half = max(1, len(os.sched_getaffinity(0)) // 2)
+    assert torch_threads(config) == half
+    assert torch_threads(config.model_copy(update={"async_staleness": 0})) == 0
+    assert torch_threads(config.model_copy(update={"cpu_threads": 3})) == 3
+    seen: list[int] = []
+    update = Learner.update
+    monkeypatch.setattr(Learner, "update", lambda *a: seen.append(torch.get_num_threads()) or update(*a))
+    Trainer(config, tmp_path / "run").run()
+    assert seen == [half]
 
 
 def test_staleness_is_refused_where_iterations_are_not_task_groups(
