@@ -9,15 +9,24 @@ machine. Every run plays the same number of iterations (the same episodes per
 iteration, so about the same env steps; the exact counts are printed). Wall-clock
 is the whole ``Trainer.run`` (evaluations included, which the asynchronous
 generator overlaps too); success is the last held-out (valid) evaluation, and
-training success the mean of the last five iterations' rollouts. ``wait`` and
-``update`` sum the learner's time waiting for rollouts and updating.
+training success the mean of the last five iterations' rollouts.
 
-    python benchmarks/async_training.py [--seeds 3] [--staleness 1 2] [--iterations 20]
+Each run's time is split by side, summed over its iterations: the learner's
+``wait`` for rollouts, ``update`` and ``eval``; the generator's ``play``,
+``idle`` and ``overhead`` (pipe transfers, loading weights, its start-up), with
+the 1-minute load average before and after the run.
+
+``--step-delay-s D`` trains on ``tool_latency.SlowGuessEnv`` instead: GuessNumber
+whose every step first sleeps D seconds (simulated tool-call latency), each env
+on a thread worker of its own (the iteration's envs wait on their tools at once).
+
+    python benchmarks/async_training.py [--seeds 3] [--staleness 1 2] [--iterations 20] [--step-delay-s 0.2]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -28,33 +37,54 @@ from agentgym.trainers.demo import CONFIGS, load_demo_config, train_layer, warm_
 from agentgym.trainers.runlog import read_jsonl
 from agentgym.trainers.trainer import Trainer
 
+SLOW_GUESS = "tool_latency:agentgym/SlowGuess-v0"
+SIDES = ("rollout_s", "update_s", "generate_s", "generator_idle_s", "generator_overhead_s")
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3, help="Training seeds 0..n-1.")
     parser.add_argument("--staleness", type=int, nargs="+", default=[1, 2], help="Values of K to compare.")
     parser.add_argument("--iterations", type=int, default=20, help="GiGPO iterations per run.")
+    parser.add_argument(
+        "--step-delay-s", type=float, default=0.0, help="Simulated latency of every env step (0: none)."
+    )
     args = parser.parse_args()
 
     demo = load_demo_config(CONFIGS / "demo_guess.yaml")
     root = Path(tempfile.mkdtemp(prefix="async-bench-"))
     warm_start(demo, root, {})
+    layer = train_layer(demo, root / "bc-model")
+    if args.step_delay_s:
+        envs = demo.train["algo"]["group_size"] * demo.train["algo"]["groups_per_iteration"]
+        layer["env"] = SLOW_GUESS
+        layer["env_kwargs"] = {**layer["env_kwargs"], "step_delay_s": args.step_delay_s}
+        layer["rollout"] = {"num_workers": envs}
+    print(f"runs in {root}; env {layer['env']} {layer['env_kwargs']}")
     rows: list[tuple[int, int, float, int, float, float]] = []  # K, seed, wall s, steps, valid, train
     for seed in range(args.seeds):
         for k in [0, *args.staleness]:
             sets = [f"seed={seed}", f"async_staleness={k}", f"iterations={args.iterations}", "progress=false"]
-            config = build_config(demo.algorithm, demo.train, train_layer(demo, root / "bc-model"), sets)
+            config = build_config(demo.algorithm, demo.train, layer, sets)
             run = root / f"k{k}-seed{seed}"
+            load = os.getloadavg()[0]
             started = time.perf_counter()
             summary = Trainer(config, run).run()
             wall = time.perf_counter() - started
-            train = [r for r in read_jsonl(run / "metrics.jsonl") if r["kind"] == "train"]
+            records = read_jsonl(run / "metrics.jsonl")
+            train = [r for r in records if r["kind"] == "train"]
             steps, trained = train[-1]["env_steps_total"], statistics.mean(r["success"] for r in train[-5:])
             rows.append((k, seed, wall, steps, summary.success_rate, trained))
-            wait, update = (sum(r[key] for r in train) for key in ("rollout_s", "update_s"))
+            split = {key: sum(r.get(key, 0.0) for r in train) for key in SIDES}
+            split["eval"] = sum(r["wall_time_s"] for r in records if r["kind"] == "eval")
             print(
-                f"K={k} seed={seed}: {wall:.1f} s (wait {wait:.0f} s, update {update:.0f} s), "
-                f"{steps} env steps, valid success {summary.success_rate:.1%}, training success {trained:.1%}"
+                f"K={k} seed={seed}: {wall:.1f} s, {steps} env steps, "
+                f"valid success {summary.success_rate:.1%}, training success {trained:.1%}; "
+                f"learner: wait {split['rollout_s']:.1f} s, "
+                f"update {split['update_s']:.1f} s, eval {split['eval']:.1f} s; generator: play "
+                f"{split['generate_s']:.1f} s, idle {split['generator_idle_s']:.1f} s, overhead "
+                f"{split['generator_overhead_s']:.1f} s; load {load:.1f} -> {os.getloadavg()[0]:.1f}",
+                flush=True,
             )
 
     print("\n| K | wall-clock s (per seed) | mean | env steps | valid success | training success | sync/K |")
