@@ -8,7 +8,11 @@ version: the number of updates they have had. Iteration ``j`` is played with
 version ``max(j - K, start)`` (``start``: the iteration the run started or
 resumed at), never newer, so every sample is at most K versions behind the
 weights it trains, and which version plays which iteration does not depend on
-timing: the same seed and K give the same run.
+timing: the same seed and K give the same run. While the generator process
+starts (its imports take seconds), the learner plays the first unplayed
+iteration itself when its own weights are the ones that play it (iteration
+``start`` of a new run, ``start + K`` of a resumed one); which process plays
+an iteration changes nothing, as the same weights and seeds give the same rollout.
 
 The generator's copy is refreshed from the learner only when the next
 iteration needs a newer version than it holds: after each update the trainer
@@ -112,7 +116,19 @@ class AsyncRollouts:
         )
         self.process.start()
         child.close()
+        j = self.next
+        if j < t.config.iterations and self.played_by(j) == t.iteration:  # while the process starts
+            self.done[j] = self._play_here(j)
+            self.next = j + 1
         self.thread.start()
+
+    def _play_here(self, iteration: int) -> RolloutResult:
+        """Play ``iteration`` in the learner's process, with the learner's (unchanged) weights."""
+        t = self.trainer
+        t.policy.seeds = ReplySeeds(t.reply_seed(iteration))
+        result = t.rollout(t.iteration_episodes(iteration, self.cursor.take(self.groups)))
+        self.timings[iteration] = {"generate_s": result.summary.wall_time_s}
+        return result
 
     def played_by(self, iteration: int) -> int:
         """The weights version that plays ``iteration``."""
@@ -129,7 +145,8 @@ class AsyncRollouts:
             return self.done.pop(iteration)
 
     def timing(self, iteration: int) -> dict[str, float]:
-        """The generator's side of ``iteration`` once taken (none for one a checkpoint held).
+        """The generator's side of ``iteration`` once taken (none for one a checkpoint held;
+        only ``generate_s`` for one the learner played).
 
         ``generate_s``: playing it; ``generator_idle_s``: waiting before it for
         the weights that play it (the learner behind) or for the learner to take
