@@ -1,4 +1,4 @@
-"""MCTS-DPO vs trajectory-level DPO vs RFT vs GRPO from one warm start, equal environment steps.
+"""MCTS-DPO vs Agent Q vs trajectory-level DPO vs RFT vs GRPO from one warm start, equal environment steps.
 
 Every run trains the same behaviour-cloned model (``--warm``, built by the demo's
 warm start) on the demo YAML's env with the YAML's rollout, optimizer and
@@ -34,9 +34,13 @@ from agentgym.trainers.trainer import Trainer
 GROUPS = {"group_size": 8, "groups_per_iteration": 4}
 """The demo's groups for the episode-level methods: 32 episodes per iteration."""
 
+SEARCH = {"trees_per_iteration": 4, "search": {"simulations": 4, "k": 3, "lookahead": 2}}
+"""MCTS-DPO's and Agent Q's search: 4 episodes per iteration (Agent Q's preset adds UCB1 and its critic)."""
+
 ALGOS: dict[str, dict] = {
     "grpo": GROUPS,
-    "mcts-dpo": {"trees_per_iteration": 4, "search": {"simulations": 4, "k": 3, "lookahead": 2}},
+    "mcts-dpo": SEARCH,
+    "agent-q": SEARCH,
     "traj-dpo": GROUPS,
     "rft": GROUPS,
 }
