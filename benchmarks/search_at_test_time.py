@@ -5,7 +5,7 @@ played by the model directly, greedily (temperature 0), and by the sliding tree 
 from every state (Agent Q's test-time search), whose env steps count every
 expansion, lookahead step and commit.
 
-    python benchmarks/search_at_test_time.py --config trainers/configs/demo_webshop.yaml \\
+    python benchmarks/search_at_test_time.py --config benchmarks/configs/webshop_compare.yaml \\
         --model WARM/bc-model --episodes 32 --simulations 4 --k 3 --lookahead 1
 
 ``--model random`` plays uniformly over the admissible actions instead (no model).

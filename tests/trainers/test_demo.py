@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -12,6 +13,8 @@ import yaml
 from agentgym.exceptions import ConfigError
 from agentgym.trainers.config import build_config
 from agentgym.trainers.demo import CONFIGS, load_demo_config, run_demo, train_layer
+
+ROOT = Path(__file__).resolve().parents[2]
 
 TOY = {
     "demo": {
@@ -55,7 +58,9 @@ def test_demo_clones_trains_and_reports(tmp_path) -> None:
 def test_shipped_demo_configs_are_valid() -> None:
     cfg = load_demo_config()
     assert cfg.algorithm == "gigpo" and cfg.demo.expert_episodes > 0
-    for path in sorted(CONFIGS.glob("demo_*.yaml")):
+    benchmark_configs = sorted((ROOT / "benchmarks" / "configs").glob("*.yaml"))
+    assert benchmark_configs  # the comparison settings of docs/results.md are checked too
+    for path in sorted(CONFIGS.glob("demo_*.yaml")) + benchmark_configs:
         cfg = load_demo_config(path)
         build_config(cfg.algorithm, cfg.train, train_layer(cfg, "bc-model"))
 
