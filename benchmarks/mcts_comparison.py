@@ -27,7 +27,6 @@ from algorithm_comparison import mean_std
 from agentgym.trainers.config import build_config
 from agentgym.trainers.demo import load_demo_config, train_layer
 from agentgym.trainers.evaluate import evaluate_run
-from agentgym.trainers.mcts import SearchConfig
 from agentgym.trainers.runlog import read_jsonl
 from agentgym.trainers.trainer import Trainer
 
@@ -96,8 +95,8 @@ def main() -> None:
             (out / "results.json").write_text(json.dumps(rows, indent=1))
         run = out / f"mcts-dpo-seed{seed}"
         if args.test_simulations and run.is_dir():
-            search = SearchConfig(simulations=args.test_simulations, k=3, lookahead=2)
             started = time.perf_counter()
+            search = {"simulations": args.test_simulations}  # the run's own k, lookahead, c_puct, ...
             searched = evaluate_run(run, split="valid", episodes=args.episodes, search=search)
             row = {"algorithm": "mcts-dpo + search", "seed": seed, "final": searched.success_rate}
             rows.append({**row, "wall_s": time.perf_counter() - started})

@@ -24,10 +24,13 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentgym.exceptions import ConfigError
 from agentgym.registry import load_entry_point
+
+if TYPE_CHECKING:
+    from agentgym.trainers.mcts import SearchConfig
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,9 @@ class Needs:
     before the model loads.
 
     Example:
-        >>> Needs(reference=True, envs_per_iteration=128, group_rollouts=(16, 8))
-        Needs(reference=True, envs_per_iteration=128, group_rollouts=(16, 8), in_process_policy=False)
+        >>> needs = Needs(reference=True, envs_per_iteration=128, group_rollouts=(16, 8))
+        >>> needs.task_groups, needs.in_process_policy, needs.search
+        (16, False, None)
     """
 
     reference: bool = False
@@ -52,6 +56,9 @@ class Needs:
     ``trainer.iteration_rollout``: declared, the trainer can play them ahead (``async_staleness``)."""
     in_process_policy: bool = False
     """Samples from the trainer's in-process model itself, so it cannot roll out through a server."""
+    search: SearchConfig | None = None
+    """The tree search that plays its training episodes: search at test time on its runs
+    (``agentgym eval RUN --search mcts``) starts from these settings."""
 
     @property
     def task_groups(self) -> int | None:

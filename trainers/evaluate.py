@@ -8,8 +8,9 @@ run's own evaluations played, with the weights of its latest checkpoint.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import agentgym
 from agentgym.exceptions import ConfigError
@@ -97,7 +98,7 @@ def evaluate_run(
     split: str = "valid",
     episodes: int = 0,
     out: str | Path | None = None,
-    search: SearchConfig | None = None,
+    search: Mapping[str, Any] | None = None,
 ) -> Summary:
     """Play ``split`` with the latest checkpoint of a training run.
 
@@ -106,8 +107,9 @@ def evaluate_run(
         split: the task split to play.
         episodes: how many episodes (0: each task of the split once).
         out: a JSONL file the trajectories are appended to.
-        search: search from every state with this tree search (test-time search) instead of
-            playing the policy's replies.
+        search: search from every state (test-time search) instead of playing the policy's
+            replies, with the run's own tree search (:func:`run_search`) and these of its
+            fields replaced (``{}``: none, ``{"simulations": 8}``: 8 simulations).
 
     Returns:
         The rollout :class:`~agentgym.rollout.Summary`.
@@ -120,6 +122,7 @@ def evaluate_run(
     if not (run_dir / "config.yaml").is_file():
         raise ConfigError(f"{str(run_dir)!r} is not a training run (no config.yaml)")
     config = read_config(run_dir / "config.yaml")
+    tree_search = None if search is None else run_search(config, search)
     checkpoint = latest_checkpoint(run_dir)
     if checkpoint is None:
         raise ConfigError(f"{str(run_dir)!r} has no checkpoint yet")
@@ -128,7 +131,28 @@ def evaluate_run(
     with contextlib.ExitStack() as stack:
         writer = stack.enter_context(TrajectoryWriter(out)) if out else None
         stack.enter_context(learner.autocast())
-        return evaluate_policy(config, policy, split, episodes, writer=writer, search=search)
+        return evaluate_policy(config, policy, split, episodes, writer=writer, search=tree_search)
+
+
+def run_search(config: TrainConfig, options: Mapping[str, Any]) -> SearchConfig:
+    """The tree search that test-time search on a run uses: its algorithm's own, ``options`` replaced.
+
+    A run of a search algorithm (``mcts-dpo``, ``agent-q``) searches with its
+    ``algo.search`` settings; any other run with :class:`~agentgym.trainers.mcts.SearchConfig`'s
+    defaults.
+
+    Example:
+        >>> from agentgym.trainers.config import build_config
+        >>> run = build_config("mcts-dpo", {"env": "guess", "model": {"name_or_path": "m"}},
+        ...                    ["algo.search.simulations=6", "algo.search.k=2"])
+        >>> search = run_search(run, {"k": 3})
+        >>> search.simulations, search.k
+        (6, 3)
+    """
+    from agentgym.trainers.algorithms import get_algorithm
+    from agentgym.trainers.mcts import search_config
+
+    return search_config(options, get_algorithm(config.algorithm).needs(config.algo).search)
 
 
 def evaluate_policy(
@@ -148,7 +172,8 @@ def evaluate_policy(
     Args:
         config: the run whose env, prompts, workers and eval sampling are used.
         policy: the model's policy.
-        split, episodes, search: as in :func:`evaluate_run`.
+        split, episodes: as in :func:`evaluate_run`.
+        search: search from every state with this tree search instead of playing the policy's replies.
         writer: where the trajectories are written as they end.
     """
     policy.seeds = ReplySeeds(eval_sampler_seed(config))

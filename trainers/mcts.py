@@ -37,15 +37,16 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agentgym.exceptions import AgentGymError
+from agentgym.exceptions import AgentGymError, ConfigError
 from agentgym.policies.base import Generation, Query
 from agentgym.records import Message, TrajectoryWriter
 from agentgym.rollout import (
@@ -166,6 +167,32 @@ class SearchConfig(BaseModel):
     max_nodes: int = Field(
         10_000, ge=1, description="Most nodes a tree may hold (each keeps a snapshot); more is an error."
     )
+
+
+def search_config(options: Mapping[str, Any], base: SearchConfig | None = None) -> SearchConfig:
+    """``base`` (default: :class:`SearchConfig`'s defaults) with the fields of ``options`` replaced.
+
+    A misspelt option or a bad value is one line that names it.
+
+    Example:
+        >>> search_config({"k": 2}, SearchConfig(simulations=8)).model_dump(include={"simulations", "k"})
+        {'simulations': 8, 'k': 2}
+        >>> search_config({"lookahed": 1})
+        Traceback (most recent call last):
+        ...
+        agentgym.exceptions.ConfigError: unknown search option 'lookahed'; did you mean 'lookahead'?
+    """
+    try:
+        return SearchConfig.model_validate({**(base.model_dump() if base else {}), **options})
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(map(str, first["loc"]))
+        if first["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(key, list(SearchConfig.model_fields), n=1)
+            fields = ", ".join(SearchConfig.model_fields)
+            known = f"did you mean {close[0]!r}?" if close else f"one of {fields}"
+            raise ConfigError(f"unknown search option {key!r}; {known}") from None
+        raise ConfigError(f"invalid value for {key}: {first['msg']} (got {first.get('input')!r})") from None
 
 
 Evaluator = Callable[[Sequence[EpisodeState]], list[float]]

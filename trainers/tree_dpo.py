@@ -222,11 +222,13 @@ class TreeDPO:
 
     @classmethod
     def needs(cls, config: TreeDPOConfig) -> Needs:
-        """The starting model as reference (unless logged at collection); one slot per searched tree."""
+        """The starting model as reference (unless logged at collection); one slot per searched tree;
+        its search, which search at test time on its runs starts from."""
         return Needs(
             reference=config.reference == "model",
             envs_per_iteration=config.trees_per_iteration,
             in_process_policy=True,  # the search samples from the actor (or its frozen copy) itself
+            search=config.search,
         )
 
     def __init__(self, config: TreeDPOConfig, trainer: Trainer) -> None:

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 
 SEARCH_HELP = "none (play each step once) or mcts (search from every state, Agent Q's test-time search)."
 SIMULATIONS_HELP = "With --search mcts: simulations from each state before committing to a step."
+SEARCH_OPTION_HELP = (
+    "With --search mcts: a tree search setting KEY=VALUE, e.g. k=3 or lookahead=1 (repeatable). "
+    "A training run searches with its own settings unless these replace them."
+)
 SERVER_HELP = "Env server URL: run envs remotely. Repeat it or separate URLs by commas to spread sessions."
 
 
@@ -94,6 +98,7 @@ def evaluate(
     ray_resource: Annotated[list[str] | None, typer.Option(help=RAY_RESOURCE_HELP)] = None,
     search: Annotated[str, typer.Option(help=SEARCH_HELP)] = "none",
     simulations: Annotated[int | None, typer.Option(help=SIMULATIONS_HELP)] = None,
+    search_option: Annotated[list[str] | None, typer.Option(help=SEARCH_OPTION_HELP)] = None,
 ) -> None:
     """Evaluate a policy on a split (default: a task file's ``all``, else test), one copy per task.
 
@@ -101,9 +106,12 @@ def evaluate(
     ``agentgym train`` run (its latest checkpoint plays with the run's own prompt
     and evaluation settings). With ``--search mcts`` the policy does not play its
     replies directly: from every state it searches a tree of ``--simulations``
-    simulations over env snapshots and plays the most visited reply.
+    simulations over env snapshots and plays the most visited reply. A run of a
+    search algorithm (mcts-dpo, agent-q) searches with its own settings
+    (``algo.search``), other targets with the defaults; ``--simulations`` and
+    ``--search-option`` replace single settings.
     """
-    tree_search = search_config(search, simulations)
+    options = search_options(search, simulations, search_option)
     if Path(target).is_dir():
         from agentgym.trainers.cli import quiet_loading
         from agentgym.trainers.evaluate import evaluate_run
@@ -119,9 +127,11 @@ def evaluate(
             )
         split = split or "test"
         with quiet_loading():
-            summary = evaluate_run(target, split=split, episodes=episodes, out=out, search=tree_search)
+            summary = evaluate_run(target, split=split, episodes=episodes, out=out, search=options)
         report(f"{target} ({split})", summary)
         return
+    from agentgym.trainers.mcts import search_config
+
     config = with_ray(config, ray, ray_resource)
     policy = policy or "expert"
     split = split or _default_split(_factory(target, kw, server))
@@ -138,27 +148,32 @@ def evaluate(
         kw=kw,
         seat=seat,
         others=others,
-        search=tree_search,
+        search=None if options is None else search_config(options),
     )
     report(f"{target} / {policy} ({split})", summary)
 
 
-def search_config(search: str, simulations: int | None) -> SearchConfig | None:
-    """The tree search of ``--search`` and ``--simulations`` (None: no search).
+def search_options(search: str, simulations: int | None, options: list[str] | None) -> dict[str, Any] | None:
+    """The tree search settings that ``--simulations`` and ``--search-option`` replace (None: no search).
 
     Example:
-        >>> search_config("mcts", 8).simulations, search_config("none", None)
-        (8, None)
+        >>> search_options("mcts", 8, ["k=3"]), search_options("none", None, None)
+        ({'k': 3, 'simulations': 8}, None)
     """
     if search == "none":
-        if simulations is not None:
-            raise ConfigError("--simulations sets the tree search", hint="add --search mcts")
+        for flag, given in (("--simulations", simulations is not None), ("--search-option", bool(options))):
+            if given:
+                raise ConfigError(f"{flag} sets the tree search", hint="add --search mcts")
         return None
     if search != "mcts":
         raise ConfigError(f"--search is none or mcts, got {search!r}")
-    from agentgym.trainers.mcts import SearchConfig
+    from agentgym.trainers.mcts import search_config
 
-    return SearchConfig.model_validate({} if simulations is None else {"simulations": simulations})
+    chosen = parse_kwargs(options)
+    if simulations is not None:
+        chosen["simulations"] = simulations
+    search_config(chosen)  # a misspelt option or a bad value: one line, before anything loads
+    return chosen
 
 
 def with_ray(config: RolloutConfig, address: str | None, resources: list[str] | None) -> RolloutConfig:

@@ -194,6 +194,15 @@ def test_eval_with_search_at_test_time_beats_the_same_policy_played_directly(tmp
         (["eval", "guess", "--search", "mcts", "--simulations", "0"], "error: invalid value for simulations"),
         (["eval", "guess", "--simulations", "8"], "error: --simulations sets the tree search"),
         (["eval", "guess", "--search", "beam"], "error: --search is none or mcts, got 'beam'"),
+        (["eval", "guess", "--search-option", "k=2"], "error: --search-option sets the tree search"),
+        (
+            ["eval", "guess", "--search", "mcts", "--search-option", "lookahed=1"],
+            "error: unknown search option 'lookahed'; did you mean 'lookahead'?",
+        ),
+        (
+            ["eval", "guess", "--search", "mcts", "--search-option", "k=0"],
+            "error: invalid value for k: Input should be greater than or equal to 1 (got 0)",
+        ),
         (
             ["rollout", "guesnumber"],
             "error: unknown environment 'guesnumber'; did you mean agentgym/GuessNumber-v0?",

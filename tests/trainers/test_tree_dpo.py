@@ -19,6 +19,7 @@ from agentgym.trainers.checkpoint import latest_checkpoint, load_state
 from agentgym.trainers.config import build_config
 from agentgym.trainers.evaluate import evaluate_run
 from agentgym.trainers.learner import sample_units
+from agentgym.trainers.mcts import TreeSearch
 from agentgym.trainers.report import write_report
 from agentgym.trainers.runlog import read_jsonl
 from agentgym.trainers.trainer import Trainer
@@ -148,6 +149,32 @@ def test_mcts_dpo_searches_pairs_and_updates_with_a_run_directory_like_the_other
 
     # agentgym eval RUN_DIR plays the checkpoint, as for the other algorithms.
     assert evaluate_run(run, split="valid", episodes=2).episodes == 2
+
+
+def test_search_at_test_time_on_a_run_uses_its_own_search_unless_the_command_line_replaces_it(
+    tiny_model_dir, tmp_path, monkeypatch
+) -> None:
+    run = tmp_path / "run"
+    Trainer(_config(tiny_model_dir, "mcts-dpo", "iterations=1", "eval.every=0"), run).run()
+    used = []
+    search_init = TreeSearch.__init__
+
+    def spy(self, engine, config, evaluator=None) -> None:  # the real search, its settings noted
+        used.append(config)
+        search_init(self, engine, config, evaluator)
+
+    monkeypatch.setattr(TreeSearch, "__init__", spy)
+    common = ["eval", str(run), "--split", "valid", "--episodes", "2", "--search", "mcts"]
+    replace = ["--simulations", "2", "--search-option", "lookahead=0", "--search-option", "c_puct=2"]
+    for extra, expected in (([], (3, 3, 1, 1.0, 0.5)), (replace, (2, 3, 0, 2.0, 0.5))):  # the run's: SMALL
+        result = CliRunner().invoke(app, [*common, *extra])
+        assert result.exit_code == 0, result.output
+        c = used[-1]
+        assert (c.simulations, c.k, c.lookahead, c.c_puct, c.self_eval_weight) == expected
+
+    result = CliRunner().invoke(app, [*common, "--search-option", "c_puc=2"])  # main() prints it as one line
+    assert isinstance(result.exception, ConfigError) and len(used) == 2
+    assert str(result.exception) == "unknown search option 'c_puc'; did you mean 'c_puct'?"
 
 
 def test_agent_q_ranks_candidates_with_the_policy_and_trains_off_policy(tiny_model_dir, tmp_path) -> None:
