@@ -172,6 +172,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             "traj-dpo",
             "agentgym.trainers.tree_dpo:TrajectoryDPO",
             "Trajectory-level DPO: per task group, the best episode preferred to the worst (outcome DPO).",
+            league=True,
         ),
         AlgorithmSpec(
             "agent-q",
@@ -196,3 +197,15 @@ def get_algorithm(name: str) -> AlgorithmSpec:
         return ALGORITHMS[name]
     except KeyError:
         raise ConfigError(f"unknown algorithm {name!r}; choose one of {', '.join(ALGORITHMS)}") from None
+
+
+def data_parallel_algorithms() -> list[str]:
+    """The algorithms whose iterations (with their defaults) hold task groups that data-parallel ranks share.
+
+    Example:
+        >>> data_parallel_algorithms()
+        ['gigpo', 'grpo', 'rloo', 'rft', 'traj-dpo']
+    """
+    from agentgym.trainers.config import algo_config
+
+    return [name for name, spec in ALGORITHMS.items() if spec.needs(algo_config(name, {})).task_groups]

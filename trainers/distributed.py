@@ -98,9 +98,11 @@ class Ranks:
         if self.size == 1:
             return
         if groups is None:
+            from agentgym.trainers.algorithms import data_parallel_algorithms
+
             raise ConfigError(
-                "only group methods (gigpo, grpo, rloo) run data-parallel: ranks share an iteration's "
-                "task groups, and this algorithm has none",
+                f"only group methods ({', '.join(data_parallel_algorithms())}) run data-parallel: ranks "
+                "share an iteration's task groups, and this algorithm has none",
                 hint="drop --nproc",
             )
         if groups < self.size:
@@ -127,12 +129,17 @@ class Ranks:
 
     # -- collectives (no-ops in one process) -----------------------------------------
 
-    def local(self, count: int) -> tuple[int, int]:
-        """``(offset, total)``: where this rank's ``count`` samples start among all ranks', and the total."""
+    def concat(self, items: Sequence[T]) -> tuple[int, list[T]]:
+        """``(offset, everyone's)``: every rank's ``items`` joined in rank order, and where this rank's start.
+
+        Example:
+            >>> Ranks(0, 1).concat([2, 1])
+            (0, [2, 1])
+        """
         if self.size == 1:
-            return 0, count
-        counts = self._gather(count)
-        return sum(counts[: self.rank]), sum(counts)
+            return 0, list(items)
+        lists = self._gather(list(items))
+        return sum(len(theirs) for theirs in lists[: self.rank]), [x for theirs in lists for x in theirs]
 
     def sum(self, value: float) -> float:
         """``value`` summed over the ranks."""

@@ -177,14 +177,48 @@ def _keep_old_logprobs(samples: Sequence[Sample], logprobs: torch.Tensor) -> Non
 
 def _fill(units: Sequence[list[int]], size: int) -> Iterator[list[int]]:
     """Consecutive whole units per chunk, up to ``size`` indices (a larger unit alone)."""
+    for chunk in _chunks([len(u) for u in units], size):
+        yield [i for k in chunk for i in units[k]]
+
+
+def _chunks(sizes: Sequence[int], size: int) -> Iterator[list[int]]:
+    """Positions of consecutive units per chunk, up to ``size`` in all (a larger unit alone).
+
+    Example:
+        >>> list(_chunks([2, 1, 1, 3, 1], 3))
+        [[0, 1], [2], [3], [4]]
+    """
     chunk: list[int] = []
-    for unit in units:
-        if chunk and len(chunk) + len(unit) > size:
+    filled = 0
+    for k, n in enumerate(sizes):
+        if chunk and filled + n > size:
             yield chunk
-            chunk = []
-        chunk += unit
+            chunk, filled = [], 0
+        chunk.append(k)
+        filled += n
     if chunk:
         yield chunk
+
+
+def _mini_batches(
+    units: list[list[int]], offset: int, sizes: Sequence[int], size: int, rng: np.random.Generator
+) -> Iterator[list[int]]:
+    """This rank's sample indices of each mini-batch of one epoch, in a seeded order.
+
+    Mini-batches are cut from the whole units of every rank (``sizes``: each
+    unit's sample count, ranks in order; this rank's ``units`` are those from
+    ``offset``), permuted when there is more than one mini-batch: a group stays
+    in one mini-batch however the ranks share the samples, and every rank
+    steps through the same mini-batches (its part of one may be empty).
+
+    Example (rank 1 holds units 1 and 2 of four; up to 3 samples a mini-batch; seeded order 2, 0, 1, 3):
+        >>> list(_mini_batches([[0, 1], [2]], 1, [1, 2, 1, 2], 3, np.random.default_rng(0)))
+        [[2], [0, 1], []]
+    """
+    total = sum(sizes)
+    order = rng.permutation(len(sizes)) if size < total else np.arange(len(sizes))
+    for chunk in _chunks([sizes[u] for u in order], size):
+        yield [i for k in chunk if 0 <= (u := order[k] - offset) < len(units) for i in units[u]]
 
 
 class Learner:
@@ -338,8 +372,8 @@ class Learner:
         each loss divided by the mini-batch's action-token count (so the step
         follows the mini-batch's token mean), clips the gradient norm and steps
         the optimizer and the schedule. Across data-parallel ranks the
-        mini-batches are cut from all ranks' samples in rank order, each rank
-        computes its part and the gradients are summed before clipping.
+        mini-batches are cut from all ranks' whole groups in rank order, each
+        rank computes its part and the gradients are summed before clipping.
 
         Samples without ``old_logprobs`` (stale samples' π_prox, see
         :func:`.batching.mark_stale`) get them from the weights before the
@@ -347,15 +381,15 @@ class Learner:
         pass, the others from a forward pass before it (with one step per
         update, as verl's ``on_policy`` case, no pass is done twice).
         """
-        offset, total = self.ranks.local(len(samples))
-        size = self.optim.mini_batch_size or total
+        units = sample_units(samples)
+        offset, sizes = self.ranks.concat([len(u) for u in units])
+        size = self.optim.mini_batch_size or sum(sizes)
         totals: dict[str, float] = {}
         steps = 0
         self.model.train()
         try:
-            units = sample_units(samples)
             for epoch in range(self.optim.epochs):
-                minis = list(self._mini_batches(units, offset, total, size, rng))
+                minis = list(_mini_batches(units, offset, sizes, size, rng))
                 if epoch == 0:  # π_old of the first step's samples: its own forward pass (see _step)
                     first = set(minis[0]) if minis else set()
                     self.fill_old_logprobs([s for i, s in enumerate(samples) if i not in first])
@@ -367,24 +401,6 @@ class Learner:
         finally:
             self.model.eval()
         return {key: value / max(steps, 1) for key, value in totals.items()}
-
-    def _mini_batches(
-        self, units: list[list[int]], offset: int, total: int, size: int, rng: np.random.Generator
-    ) -> Iterator[list[int]]:
-        """This rank's sample indices of each mini-batch of one epoch, in a seeded order.
-
-        On one rank the order permutes whole units (a group stays in one
-        mini-batch); across ranks, mini-batches are cut from all ranks' samples
-        in rank order (a group stays in one micro-batch of its rank).
-        """
-        if total == sum(len(u) for u in units):
-            order = rng.permutation(len(units)) if size < total else np.arange(len(units))
-            yield from _fill([units[i] for i in order], size)
-            return
-        order = rng.permutation(total) if size < total else np.arange(total)
-        count = sum(len(u) for u in units)
-        for start in range(0, total, size):
-            yield [i - offset for i in order[start : start + size] if 0 <= i - offset < count]
 
     def _step(self, mini: Sequence[Sample], objective: Objective) -> dict[str, float]:
         num_tokens = self.ranks.sum(float(sum(s.num_action_tokens for s in mini)))

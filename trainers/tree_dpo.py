@@ -379,8 +379,13 @@ class TrajectoryDPO:
 
     @classmethod
     def needs(cls, config: TrajectoryDPOConfig) -> Needs:
-        """The starting model as reference; every episode of the iteration's groups at once."""
-        return Needs(reference=True, envs_per_iteration=config.group_size * config.groups_per_iteration)
+        """The starting model as reference; every episode of the iteration's task groups at once
+        (data-parallel ranks share the groups)."""
+        return Needs(
+            reference=True,
+            envs_per_iteration=config.group_size * config.groups_per_iteration,
+            group_rollouts=(config.groups_per_iteration, config.group_size),
+        )
 
     def __init__(self, config: TrajectoryDPOConfig, trainer: Trainer) -> None:
         self.config, self.trainer = config, trainer
@@ -390,9 +395,8 @@ class TrajectoryDPO:
         return {}
 
     def train_iteration(self, iteration: int) -> dict[str, Any]:
-        cfg, t = self.config, self.trainer
-        tasks = t.next_tasks(cfg.groups_per_iteration)
-        result = t.rollout(group_episodes(tasks, group_size=cfg.group_size, seed=t.episode_seed(iteration)))
+        t = self.trainer
+        result = t.iteration_rollout(iteration)  # this rank's task groups
         groups: dict[str | None, list[Trajectory]] = {}
         for traj in result.trajectories:
             if not traj.failed:
@@ -408,7 +412,7 @@ class TrajectoryDPO:
                 for sample in t.samples([traj], [sign] * len(traj.steps)):
                     sample.group = f"pair:{group_id}"
                     samples.append(sample)
-        stats = t.update(samples, self.objective, iteration) if samples else {}
+        stats = t.update(samples, self.objective, iteration)  # every rank steps, with pairs or without
         return {**rollout_metrics(result), "pairs": pairs, **stats}
 
     def state_dict(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import agentgym.trainers
 from agentgym.trainers.algorithms import ALGORITHMS, Needs
 from agentgym.trainers.config import build_config
 from agentgym.trainers.distributed import Ranks
+from agentgym.trainers.mcts import SearchConfig
 
 TRAINERS = Path(agentgym.trainers.__file__).parent
 GENERIC = {"model_dump", "model_dump_json", "model_copy", "model_fields"}
@@ -50,7 +51,12 @@ def test_no_shared_module_reads_an_algorithm_config_field_by_name() -> None:
         ("gigpo", ["algo.group_size=4", "algo.groups_per_iteration=3"], Needs(True, 12, (3, 4))),
         ("grpo", ["algo.kl_coef=0"], Needs(False, 128, (16, 8))),
         ("archer", ["algo.rollout_trajectories=5"], Needs(False, 5, None, in_process_policy=True)),
-        ("mcts-dpo", ["algo.trees_per_iteration=3"], Needs(True, 3, None, in_process_policy=True)),
+        (
+            "mcts-dpo",
+            ["algo.trees_per_iteration=3", "algo.search.k=2"],
+            Needs(True, 3, None, in_process_policy=True, search=SearchConfig(k=2)),
+        ),
+        ("traj-dpo", ["algo.group_size=4"], Needs(True, 16, (4, 4))),
     ],
 )
 def test_needs_are_a_function_of_the_algo_section(algorithm: str, sets: list[str], needs: Needs) -> None:

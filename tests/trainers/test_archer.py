@@ -183,7 +183,7 @@ def test_archer_under_data_parallel_ranks_is_one_line(tiny_model_dir, tmp_path) 
                str(tiny_model_dir), "--out", str(tmp_path / "run"), "--nproc", "2"]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
-    assert result.stderr.startswith("error: only group methods (gigpo, grpo, rloo) run data-parallel"), (
-        result.stderr
-    )
+    assert result.stderr.startswith(
+        "error: only group methods (gigpo, grpo, rloo, rft, traj-dpo) run data-parallel"
+    ), result.stderr
     assert not (tmp_path / "run").exists()

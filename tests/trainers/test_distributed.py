@@ -14,19 +14,23 @@ import torch
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
+from agentgym.prompting import PromptConfig
+from agentgym.trainers import sft
 from agentgym.trainers.checkpoint import latest_checkpoint
 from agentgym.trainers.cli import app
+from agentgym.trainers.config import ModelSettings, OptimSettings
+from agentgym.trainers.learner import Learner
 from agentgym.trainers.runlog import read_jsonl
 
 ITERATIONS = 4
 
 
-def _command(config: Path, out: Path, *extra: str) -> list[str]:
+def _command(config: Path, out: Path, *extra: str, algorithm: str = "gigpo") -> list[str]:
     return [
         sys.executable,
         "-m",
         "agentgym.trainers.cli",
-        "gigpo",
+        algorithm,
         "--config",
         str(config),
         "--out",
@@ -160,6 +164,40 @@ def test_more_ranks_than_task_groups_is_one_line(run_config, tmp_path) -> None:
         "error: 5 ranks need at least 5 task groups per iteration (got 4); "
         "lower --nproc or raise algo.groups_per_iteration"
     ]
+
+
+@pytest.fixture(scope="module")
+def cloned_model_dir(tiny_model_dir, guess_kwargs, tmp_path_factory) -> Path:
+    """The tiny model cloned from GuessNumber's expert: it wins some episodes, so groups have pairs."""
+    settings = ModelSettings(name_or_path=str(tiny_model_dir), device="cpu")
+    learner = Learner(settings, OptimSettings(lr=1e-2, mini_batch_size=16, micro_batch_size=16))
+    experts = sft.expert_trajectories("guess", 16, env_kwargs=guess_kwargs)
+    sft.behaviour_clone(learner, sft.demonstration_samples(experts, learner.tokenizer, PromptConfig()), 12)
+    path = tmp_path_factory.mktemp("cloned")
+    learner.save(str(path))
+    return path
+
+
+@pytest.mark.parametrize("algorithm", ["rft", "traj-dpo"])
+def test_rft_and_trajectory_dpo_train_on_two_ranks(algorithm, write_run_config, cloned_model_dir, tmp_path):
+    """The episode-level baselines of MCTS-DPO share task groups like GRPO; a trajectory-level pair
+    (a run of chosen rows, then rejected rows) stays whole in the mini-batches cut across ranks."""
+    config = write_run_config(
+        tmp_path / "run.yaml",
+        model={"name_or_path": str(cloned_model_dir)},
+        rollout={"max_new_tokens": 16, "history": None},  # a whole <action>guess N</action>
+        algo={"group_size": 4, "groups_per_iteration": 2},
+        optim={"lr": 0.001, "micro_batch_size": 4, "mini_batch_size": 6},  # fewer rows than a pair
+        eval={"every": 0, "episodes": 2},
+        iterations=2,
+    )
+    out = tmp_path / "run"
+    result = _run(_command(config, out, "--nproc", "2", algorithm=algorithm))
+    assert result.returncode == 0, result.stderr
+    train = [r for r in read_jsonl(out / "metrics.jsonl") if r["kind"] == "train"]
+    assert [r["iteration"] for r in train] == [1, 2]
+    if algorithm == "traj-dpo":
+        assert sum(r["pairs"] for r in train) >= 1 and all("dpo_loss" in r for r in train if r["pairs"])
 
 
 def _children(pid: int) -> list[int]:

@@ -276,6 +276,16 @@ def test_archer_and_gigpo_train_in_a_league(write_league_config, tmp_path) -> No
         assert [r["league_games"] for r in train] == [2, 2] and "rating/snapshot-000002" in train[-1]
 
 
+def test_rft_and_trajectory_dpo_train_in_a_league(write_league_config, tmp_path) -> None:
+    # The episode-level baselines of MCTS-DPO: each task group plays one seat against one opponent.
+    for algorithm in ("rft", "traj-dpo"):
+        config = write_league_config(tmp_path / f"{algorithm}.yaml", iterations=2)
+        code, lines = _cli(algorithm, "--config", str(config), "--out", str(tmp_path / algorithm))
+        assert code == 0, lines
+        train = [r for r in read_jsonl(tmp_path / algorithm / "metrics.jsonl") if r["kind"] == "train"]
+        assert [r["league_games"] for r in train] == [4, 4] and "rating/snapshot-000002" in train[-1]
+
+
 def test_a_league_with_async_rollouts_is_one_line(dond_model_dir, tmp_path) -> None:
     config = build_config(
         "grpo",
