@@ -257,12 +257,13 @@ class TrainConfig(_Section):
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
-        from agentgym.trainers.algorithms import get_algorithm
+        from agentgym.trainers.algorithms import ALGORITHMS, get_algorithm
 
         if self.league is not None and not get_algorithm(self.algorithm).league:
+            able = ", ".join(name for name, spec in ALGORITHMS.items() if spec.league)
             raise ValueError(
                 f"{self.algorithm} cannot train in a league (multi-agent self-play); "
-                "train gigpo, grpo, rloo or archer, or drop the league section"
+                f"train one of {able}, or drop the league section"
             )
         if self.rollout.samples == "episode" and self.rollout.history is not None:
             raise ValueError(

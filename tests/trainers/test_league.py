@@ -231,7 +231,7 @@ def test_an_algorithm_that_cannot_train_in_a_league_is_one_line(monkeypatch, don
         build_config("search", {"env": "dealornodeal", "model": {"name_or_path": "m"}, "league": {}})
     assert str(err.value) == (
         "invalid config: search cannot train in a league (multi-agent self-play); "
-        "train gigpo, grpo, rloo or archer, or drop the league section"
+        "train one of gigpo, grpo, rloo, rft, archer, traj-dpo, or drop the league section"
     )
 
 
