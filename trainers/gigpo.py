@@ -94,23 +94,31 @@ def group_normalise(
         [1.0, 0.0, 5.0]
     """
     out = np.zeros(len(values), dtype=np.float64)
+    for idx in _members(keys):
+        out[idx] = _normalise(values[idx], norm, baseline)
+    return out
+
+
+def _members(keys: Sequence[Hashable]) -> list[list[int]]:
+    """The row indices of each group of equal keys, in order of first appearance."""
     members: dict[Hashable, list[int]] = {}
     for i, key in enumerate(keys):
         members.setdefault(key, []).append(i)
-    for idx in members.values():
-        n = len(idx)
-        x = values[idx]
-        if baseline == "none":
-            out[idx] = x
-            continue
-        if n == 1:
-            continue  # a group of one has nothing to compare with
-        base = x.mean() if baseline == "mean" else (x.sum() - x) / (n - 1)
-        centred = x - base
-        if norm == "std":
-            centred = centred / (x.std(ddof=1) + EPS)
-        out[idx] = centred
-    return out
+    return list(members.values())
+
+
+def _normalise(x: np.ndarray, norm: Norm, baseline: Baseline) -> np.ndarray:
+    """One group's ``(x - baseline) / F`` (see :func:`group_normalise`)."""
+    n = len(x)
+    if baseline == "none":
+        return x
+    if n == 1:
+        return np.zeros(1)  # a group of one has nothing to compare with
+    base = x.mean() if baseline == "mean" else (x.sum() - x) / (n - 1)
+    centred = x - base
+    if norm == "std":
+        centred = centred / (x.std(ddof=1) + EPS)
+    return centred
 
 
 # -- Episode level: the trajectory's return against its group --------------------------
@@ -157,11 +165,8 @@ def discounted_returns(
         >>> discounted_returns(["g"] * 3, [0, 0, 0], [0.0, 0.0, 1.0], gamma=0.5).tolist()
         [0.25, 0.5, 1.0]
     """
-    rows: dict[tuple[Hashable, Hashable], list[int]] = {}
-    for i, key in enumerate(zip(group_ids, traj_ids, strict=True)):
-        rows.setdefault(key, []).append(i)
     out = np.zeros(len(step_rewards), dtype=np.float64)
-    for idx in rows.values():
+    for idx in _members(list(zip(group_ids, traj_ids, strict=True))):  # one trajectory's rows
         running = 0.0
         for i in reversed(idx):
             running = step_rewards[i] + gamma * running  # Eq. 5: R_t = r_t + γ R_{t+1}
@@ -186,11 +191,22 @@ def step_advantages(
     Eq. 7: ``A^S = (R_t - mean{R_t' : same s̃}) / F``; a state
     visited once in the group gets 0.
 
-    Truncated tails: in a trajectory cut by the time limit (``truncated`` true
-    on its rows), the returns of later visits to a state are shorter only
-    because less time was left, so the last repeats of a mistake would look
-    best. There each state counts once, with the return of the trajectory's
-    first visit (first-visit Monte Carlo), and every revisit shares that A^S.
+    Truncated tails (``truncated`` true on the rows of a trajectory cut by the
+    time limit): a return there is short only because less time was left, so
+    the last repeats of a mistake would look best.
+
+    - Within a trajectory cut by the limit each state counts once, with the
+      return of the trajectory's first visit (first-visit Monte Carlo), and
+      every revisit shares that A^S.
+    - Across trajectories, members are compared over a common horizon. A
+      member's horizon ``h`` is its steps left before the limit, unbounded if
+      its trajectory ended on its own (no reward after the end). Eq. 7 with the
+      mean baseline is ``(1/n) Σ_v (R_u - R_v)``; each pair's difference is
+      taken over ``H_uv = min(h_u, h_v)`` steps, ``R(H) = Σ_{k<H} γ^k r_{t+k}``:
+      ``A^S_u = (1/n) Σ_v (R_u(H_uv) - R_v(H_uv)) / F``, ``1/(n-1)`` for
+      leave-one-out, F the std of these centred values + 1e-6. Where no
+      member's return is cut (no truncation, equal horizons) this is Eq. 7 as
+      is; ``baseline="none"`` keeps the raw first-visit return.
 
     Example:
         >>> step_advantages(["g"] * 4, [0, 0, 1, 1], [0.0, 1.0, 0.0, 0.0], ["a", "b", "a", "c"],
@@ -198,17 +214,60 @@ def step_advantages(
         [0.5, 0.0, -0.5, 0.0]
         >>> step_advantages(["g"] * 3, [0] * 3, [-0.1] * 3, ["s"] * 3, truncated=[True] * 3).tolist()
         [0.0, 0.0, 0.0]
+
+        The same mistake from ``s`` with 2 and with 1 step left: equal over the one step both have.
+
+        >>> step_advantages(["g"] * 3, [0, 0, 1], [-0.1] * 3, ["s"] * 3, truncated=[True] * 3).tolist()
+        [0.0, 0.0, 0.0]
     """
-    returns = discounted_returns(group_ids, traj_ids, step_rewards, gamma)
+    rewards = np.asarray(step_rewards, dtype=np.float64)
+    returns = discounted_returns(group_ids, traj_ids, rewards, gamma)
     cut = truncated if truncated is not None else [False] * len(returns)
     rows = zip(group_ids, traj_ids, state_keys, cut, strict=True)
     units = [(g, traj, key) if trunc else (g, traj, key, i) for i, (g, traj, key, trunc) in enumerate(rows)]
     first = {unit: i for i, unit in reversed(list(enumerate(units)))}  # each unit's first row
     unique = list(first)
-    keys = [(unit[0], unit[2]) for unit in unique]  # (task group, anchor state)
-    per_unit = group_normalise(returns[[first[u] for u in unique]], keys, norm, baseline)
+    ahead = _rows_ahead(group_ids, traj_ids)
+    per_unit = np.zeros(len(unique), dtype=np.float64)
+    for idx in _members([(unit[0], unit[2]) for unit in unique]):  # (task group, anchor state)
+        starts = [first[unique[j]] for j in idx]
+        lengths = np.array([len(ahead[i]) for i in starts])  # steps from the visit to the end
+        horizons = np.where([cut[i] for i in starts], lengths, np.inf)
+        common = np.minimum.outer(horizons, horizons)  # H_uv
+        if baseline == "none" or (lengths[:, None] <= common).all():
+            per_unit[idx] = _normalise(returns[starts], norm, baseline)  # Eq. 7: no return is cut
+        else:
+            tails = [rewards[ahead[i]] for i in starts]
+            per_unit[idx] = _common_horizon(tails, common, gamma, norm, baseline)
     value = dict(zip(unique, per_unit, strict=True))
     return np.array([value[u] for u in units], dtype=np.float64)
+
+
+def _rows_ahead(group_ids: Sequence[Hashable], traj_ids: Sequence[Hashable]) -> list[list[int]]:
+    """Each row's rows from itself to the end of its trajectory."""
+    ahead: list[list[int]] = [[] for _ in group_ids]
+    for idx in _members(list(zip(group_ids, traj_ids, strict=True))):
+        for k, i in enumerate(idx):
+            ahead[i] = idx[k:]
+    return ahead
+
+
+def _common_horizon(
+    tails: list[np.ndarray], common: np.ndarray, gamma: float, norm: Norm, baseline: Baseline
+) -> np.ndarray:
+    """One step group's A^S, every pair compared over ``common[u, v]`` steps (``H_uv``).
+
+    ``tails[u]``: the rewards from member u's step to its trajectory's end.
+    """
+    n, width = len(tails), max(len(tail) for tail in tails)
+    partial = np.zeros((n, width + 1))  # partial[u, H] = R_u(H) = Σ_{k<H} γ^k r_{t+k}
+    for u, tail in enumerate(tails):
+        partial[u, 1 : len(tail) + 1] = np.cumsum(gamma ** np.arange(len(tail)) * tail)
+        partial[u, len(tail) + 1 :] = partial[u, len(tail)]  # no reward after the trajectory's end
+    mine = np.take_along_axis(partial, np.minimum(common, width).astype(int), axis=1)  # R_u(H_uv)
+    centred = (mine - mine.T).sum(axis=1) / n  # (1/n) Σ_v (R_u(H_uv) - R_v(H_uv))
+    out = centred * n / (n - 1) if baseline == "leave_one_out" else centred
+    return out / (centred.std(ddof=1) + EPS) if norm == "std" else out
 
 
 def advantage_terms(

@@ -14,6 +14,7 @@ from agentgym.trainers.gigpo import (
     discounted_returns,
     episode_advantages,
     gigpo_advantages,
+    group_normalise,
     step_advantages,
 )
 
@@ -169,11 +170,82 @@ def test_repeating_an_invalid_action_in_a_truncated_tail_earns_no_positive_step_
 
     # Two truncated trajectories loop at s for different lengths: each counts once, with its
     # first visit's return, so every repeat of the longer loop shares its (negative) A^S.
+    # The first visits have 3 and 2 steps left: they are compared over the 2 both have.
     groups, trajs = ["g"] * 5, [0, 0, 0, 1, 1]
     rewards, states = [-0.1, -0.1, -0.1, -0.1, 0.0], ["s"] * 5
     fixed = step_advantages(groups, trajs, rewards, states, truncated=[True] * 5, norm="none")
-    first_0, first_1 = -0.1 - 0.095 - 0.09025, -0.1
+    first_0, first_1 = -0.1 - 0.095, -0.1
     assert fixed.tolist() == pytest.approx([(first_0 - first_1) / 2] * 3 + [(first_1 - first_0) / 2] * 2)
+
+
+def _stuck_group(first_visits: list[int], limit: int = 20) -> tuple[list, list, list, list]:
+    """Rows of one task group: trajectory j moves validly (reward 0) through its own states until
+    step ``first_visits[j]``, then repeats an invalid action (−0.1) at state s until the limit."""
+    groups, trajs, rewards, states = [], [], [], []
+    for j, arrive in enumerate(first_visits):
+        for t in range(limit):
+            groups.append("g"), trajs.append(j)
+            rewards.append(0.0 if t < arrive else -0.1)
+            states.append("start" if t == 0 else f"path-{j}-{t}" if t < arrive else "s")
+    return groups, trajs, rewards, states
+
+
+def test_a_later_first_visit_of_a_state_earns_nothing_from_the_horizon_alone() -> None:
+    # Seed 2's logged group: 8 trajectories act invalidly at every step from s until the time
+    # limit; seven reach s at step 1 (19 steps left), one at step 2 (18 left). Compared over the
+    # 18 steps all have, the same mistake is worth the same: every A^S at s is 0 (it was +2.47
+    # for the late one and -0.35 for the others when returns over 19 and 18 steps were compared).
+    groups, trajs, rewards, states = _stuck_group([1] * 7 + [2])
+    at_s = [i for i, state in enumerate(states) if state == "s"]
+    for norm in ("std", "none"):
+        for baseline in ("mean", "leave_one_out"):
+            cut = [True] * len(groups)
+            got = step_advantages(groups, trajs, rewards, states, norm=norm, baseline=baseline, truncated=cut)
+            assert got[at_s].tolist() == [0.0] * len(at_s)
+
+
+def test_a_member_that_wins_within_the_shared_horizon_still_beats_a_truncated_one() -> None:
+    # At s: τ0 wins on its 2nd step, τ1 repeats an invalid action until the time limit (3 steps
+    # left), τ2 wins on its 4th step, after τ1's cut. Over the steps each pair shares (γ = 1):
+    #   τ0 vs τ1 over 3 steps: 1 vs -0.3; τ2 vs τ1 over 3 steps: 0 vs -0.3; τ0 vs τ2 (both
+    #   ended on their own): 1 vs 1.
+    groups, trajs = ["g"] * 9, [0, 0, 1, 1, 1, 2, 2, 2, 2]
+    rewards = [0.0, 1.0, -0.1, -0.1, -0.1, 0.0, 0.0, 0.0, 1.0]
+    states = ["s", "w0", "s", "s", "s", "s", "x1", "x2", "x3"]
+    cut = [False] * 2 + [True] * 3 + [False] * 4
+    got = step_advantages(groups, trajs, rewards, states, gamma=1.0, norm="none", truncated=cut)
+    a0, a1, a2 = (1.3 + 0.0) / 3, (-1.3 - 0.3) / 3, (0.0 + 0.3) / 3
+    assert got[[0, 2, 3, 4, 5]].tolist() == pytest.approx([a0, a1, a1, a1, a2])
+    assert got[0] > got[5] > 0 > got[2]
+    # Cutting every member at the group's shortest horizon (3 steps) would throw τ2's win away:
+    # returns 1, -0.3, 0 there, and τ2 would fall below the mean though it won.
+
+
+def test_step_advantage_without_cut_returns_is_eq_7_bit_for_bit() -> None:
+    # Random groups, no truncation, or every trajectory truncated at one length with states that
+    # include the time step (each step group's members then have equal horizons): Eq. 7 exactly,
+    # as before the common horizon (members summed last row first, as step_advantages always has).
+    rng = np.random.default_rng(0)
+
+    def eq_7(returns: np.ndarray, keys: list, norm: str, baseline: str) -> list[float]:
+        return group_normalise(returns[::-1], keys[::-1], norm, baseline)[::-1].tolist()
+
+    for _ in range(50):
+        n, length = int(rng.integers(2, 7)), int(rng.integers(1, 9))
+        groups = [str(g) for g in rng.integers(0, 2, n) for _ in range(length)]
+        trajs = [j for j in range(n) for _ in range(length)]
+        rewards = rng.choice([0.0, -0.1, 1.0, 0.5], n * length)
+        states = rng.choice(["a", "b", "c"], n * length).tolist()
+        timed = [f"{state}@{t % length}" for t, state in enumerate(states)]
+        gamma = float(rng.choice([0.5, 0.95, 1.0]))
+        returns = discounted_returns(groups, trajs, rewards, gamma)
+        for norm in ("std", "none"):
+            for baseline in ("mean", "leave_one_out", "none"):
+                got = step_advantages(groups, trajs, rewards, states, gamma, norm, baseline)
+                assert got.tolist() == eq_7(returns, list(zip(groups, states, strict=True)), norm, baseline)
+                cut = [True] * n * length
+                got = step_advantages(groups, trajs, rewards, timed, gamma, norm, baseline, cut)
+                assert got.tolist() == eq_7(returns, list(zip(groups, timed, strict=True)), norm, baseline)
 
 
 def test_step_rows_mark_rows_of_truncated_trajectories() -> None:
