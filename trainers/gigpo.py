@@ -227,29 +227,32 @@ def step_advantages(
     units = [(g, traj, key) if trunc else (g, traj, key, i) for i, (g, traj, key, trunc) in enumerate(rows)]
     first = {unit: i for i, unit in reversed(list(enumerate(units)))}  # each unit's first row
     unique = list(first)
-    ahead = _rows_ahead(group_ids, traj_ids)
+    trajectory, left = _steps_left(group_ids, traj_ids)
+    horizon = np.where(cut, left, np.inf)  # steps left before the time limit; unbounded if it ended
     per_unit = np.zeros(len(unique), dtype=np.float64)
     for idx in _members([(unit[0], unit[2]) for unit in unique]):  # (task group, anchor state)
         starts = [first[unique[j]] for j in idx]
-        lengths = np.array([len(ahead[i]) for i in starts])  # steps from the visit to the end
-        horizons = np.where([cut[i] for i in starts], lengths, np.inf)
-        common = np.minimum.outer(horizons, horizons)  # H_uv
-        if baseline == "none" or (lengths[:, None] <= common).all():
-            per_unit[idx] = _normalise(returns[starts], norm, baseline)  # Eq. 7: no return is cut
-        else:
-            tails = [rewards[ahead[i]] for i in starts]
-            per_unit[idx] = _common_horizon(tails, common, gamma, norm, baseline)
+        if len(idx) > 1 and baseline != "none":
+            common = np.minimum.outer(horizon[starts], horizon[starts])  # H_uv
+            if (left[starts][:, None] > common).any():  # a return is cut
+                tails = [rewards[trajectory[i][-left[i] :]] for i in starts]
+                per_unit[idx] = _common_horizon(tails, common, gamma, norm, baseline)
+                continue
+        per_unit[idx] = _normalise(returns[starts], norm, baseline)  # Eq. 7: no return is cut
     value = dict(zip(unique, per_unit, strict=True))
     return np.array([value[u] for u in units], dtype=np.float64)
 
 
-def _rows_ahead(group_ids: Sequence[Hashable], traj_ids: Sequence[Hashable]) -> list[list[int]]:
-    """Each row's rows from itself to the end of its trajectory."""
-    ahead: list[list[int]] = [[] for _ in group_ids]
+def _steps_left(
+    group_ids: Sequence[Hashable], traj_ids: Sequence[Hashable]
+) -> tuple[list[list[int]], np.ndarray]:
+    """Each row's trajectory (its rows in time order) and the steps from the row to its end."""
+    trajectory: list[list[int]] = [[] for _ in group_ids]
+    left = np.zeros(len(group_ids), dtype=np.int64)
     for idx in _members(list(zip(group_ids, traj_ids, strict=True))):
         for k, i in enumerate(idx):
-            ahead[i] = idx[k:]
-    return ahead
+            trajectory[i], left[i] = idx, len(idx) - k
+    return trajectory, left
 
 
 def _common_horizon(
@@ -260,11 +263,12 @@ def _common_horizon(
     ``tails[u]``: the rewards from member u's step to its trajectory's end.
     """
     n, width = len(tails), max(len(tail) for tail in tails)
-    partial = np.zeros((n, width + 1))  # partial[u, H] = R_u(H) = Σ_{k<H} γ^k r_{t+k}
+    discounted = np.zeros((n, width))  # zero after a trajectory's end
     for u, tail in enumerate(tails):
-        partial[u, 1 : len(tail) + 1] = np.cumsum(gamma ** np.arange(len(tail)) * tail)
-        partial[u, len(tail) + 1 :] = partial[u, len(tail)]  # no reward after the trajectory's end
-    mine = np.take_along_axis(partial, np.minimum(common, width).astype(int), axis=1)  # R_u(H_uv)
+        discounted[u, : len(tail)] = tail
+    discounted *= gamma ** np.arange(width)  # γ^k r_{t+k}
+    partial = np.concatenate([np.zeros((n, 1)), discounted.cumsum(axis=1)], axis=1)  # [u, H] = R_u(H)
+    mine = partial[np.arange(n)[:, None], np.minimum(common, width).astype(int)]  # R_u(H_uv)
     centred = (mine - mine.T).sum(axis=1) / n  # (1/n) Σ_v (R_u(H_uv) - R_v(H_uv))
     out = centred * n / (n - 1) if baseline == "leave_one_out" else centred
     return out / (centred.std(ddof=1) + EPS) if norm == "std" else out
