@@ -67,21 +67,24 @@ def synthetic(
     """(rows, median seconds) of gigpo_advantages on a random batch of the given shape.
 
     Trajectory lengths are uniform in [steps/2, steps]; state keys are drawn from
-    ``states`` per group, so steps share anchor states as in a real group.
+    ``states`` per group, so steps share anchor states as in a real group; a trajectory
+    that does not win is marked truncated, so step groups mix horizons as at a time limit.
     """
     rng = np.random.default_rng(seed)
-    groups, trajs, rewards, keys = [], [], [], []
+    groups, trajs, rewards, keys, truncated = [], [], [], [], []
     for t in range(trajectories):
         length = int(rng.integers(steps // 2, steps + 1))
         g = t // group_size
+        won = bool(rng.integers(0, 2))
         groups += [f"g{g}"] * length
         trajs += [t] * length
-        rewards += [0.0] * (length - 1) + [float(rng.integers(0, 2)) * 10.0]
+        rewards += [0.0] * (length - 1) + [10.0 * won]
         keys += [f"{g}:{int(k)}" for k in rng.integers(0, states, length)]
+        truncated += [not won] * length
     times = []
     for _ in range(5):
         start = time.perf_counter()
-        gigpo_advantages(groups, trajs, rewards, keys)
+        gigpo_advantages(groups, trajs, rewards, keys, truncated=truncated)
         times.append(time.perf_counter() - start)
     return len(trajs), statistics.median(times)
 
