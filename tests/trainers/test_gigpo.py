@@ -191,10 +191,11 @@ def _stuck_group(first_visits: list[int], limit: int = 20) -> tuple[list, list, 
 
 
 def test_a_later_first_visit_of_a_state_earns_nothing_from_the_horizon_alone() -> None:
-    # Seed 2's logged group: 8 trajectories act invalidly at every step from s until the time
-    # limit; seven reach s at step 1 (19 steps left), one at step 2 (18 left). Compared over the
-    # 18 steps all have, the same mistake is worth the same: every A^S at s is 0 (it was +2.47
-    # for the late one and -0.35 for the others when returns over 19 and 18 steps were compared).
+    # The seed-2 group of docs/results.md, "GiGPO's truncated-tail fix": 8 trajectories act
+    # invalidly at every step from s until the time limit; seven reach s at step 1 (19 steps
+    # left), one at step 2 (18 left). Compared over the 18 steps all have, the same mistake is
+    # worth the same: every A^S at s is 0 (it was +2.47 for the late one and -0.35 for the
+    # others when returns over 19 and 18 steps were compared).
     groups, trajs, rewards, states = _stuck_group([1] * 7 + [2])
     at_s = [i for i, state in enumerate(states) if state == "s"]
     for norm in ("std", "none"):
