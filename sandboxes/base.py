@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from agentgym.exceptions import ConfigError
+from agentgym.exceptions import ConfigError, config_error
 
 MAX_TIMEOUT_S = 86_400.0
 Timeout = Annotated[float, Field(gt=0, le=MAX_TIMEOUT_S, allow_inf_nan=False)]
@@ -72,15 +72,9 @@ class Limits(BaseModel):
         try:
             super().__init__(**data)
         except ValidationError as err:
-            first = err.errors()[0]
-            name = ".".join(str(part) for part in first["loc"])
-            if first["type"] == "extra_forbidden":
-                known = ", ".join(type(self).model_fields)
-                raise ConfigError(f"unknown sandbox limit {name!r}; use one of: {known}") from None
-            raise ConfigError(
-                f"invalid sandbox limit {name}={data.get(name)!r}: {first['msg']} "
-                f"(fix the value, e.g. Limits({name}=...))"
-            ) from None
+            unknown = "unknown {noun} {key!r}; use one of: {known}"
+            bad_value = "invalid {noun} {key}={value!r}: {msg} (fix the value, e.g. Limits({key}=...))"
+            raise config_error(err, type(self), "sandbox limit", unknown=unknown, invalid=bad_value) from None
 
 
 class ExecResult(BaseModel):

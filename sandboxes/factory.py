@@ -6,11 +6,11 @@ import difflib
 import importlib
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
-from agentgym.exceptions import ConfigError
+from agentgym.exceptions import ConfigError, config_error
 from agentgym.sandboxes.base import Limits, Sandbox
-from agentgym.sandboxes.config import BwrapConfig, DockerConfig, LocalConfig, SandboxConfig
+from agentgym.sandboxes.config import BwrapConfig, DockerConfig, LocalConfig
 
 BACKENDS = {
     "bwrap": "agentgym.sandboxes.bwrap:BwrapSandbox",
@@ -18,7 +18,6 @@ BACKENDS = {
     "local": "agentgym.sandboxes.local:LocalSandbox",
 }
 _CONFIGS = {"bwrap": BwrapConfig, "docker": DockerConfig, "local": LocalConfig}
-_ADAPTER: TypeAdapter[Any] = TypeAdapter(SandboxConfig)
 
 
 def parse_config(data: dict[str, Any]) -> Any:
@@ -37,20 +36,14 @@ def parse_config(data: dict[str, Any]) -> Any:
         close = difflib.get_close_matches(str(backend), BACKENDS, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise ConfigError(f"unknown sandbox backend {backend!r}; {hint}use one of: {', '.join(BACKENDS)}")
+    model = _CONFIGS[backend]
     try:
-        return _ADAPTER.validate_python(data)
+        return model.model_validate(data)
     except ValidationError as err:
-        first = err.errors()[0]
-        if isinstance(first.get("ctx", {}).get("error"), ConfigError):
-            raise first["ctx"]["error"] from None  # already one line, from Limits
-        loc = [str(part) for part in first["loc"][1:]]  # drop the union tag
-        name = ".".join(loc)
-        if first["type"] == "extra_forbidden" and len(loc) == 1:
-            known = ", ".join(_CONFIGS[backend].model_fields)
-            raise ConfigError(f"unknown option {name!r} for the {backend} backend; known: {known}") from None
-        raise ConfigError(
-            f"invalid sandbox option {name}={first.get('input')!r} for the {backend} backend: {first['msg']}"
-        ) from None
+        where = f" for the {backend} backend"
+        unknown = "unknown option {key!r}" + where + "; {hint}"
+        bad_value = "invalid {noun} {key}={value!r}" + where + ": {msg}"
+        raise config_error(err, model, "sandbox option", unknown=unknown, invalid=bad_value) from None
 
 
 def create(

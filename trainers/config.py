@@ -14,9 +14,7 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 import json
-import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -32,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from agentgym.exceptions import ConfigError
+from agentgym.exceptions import ConfigError, config_error, nested_model
 from agentgym.policies.base import SamplingParams
 from agentgym.prompting import PromptConfig
 from agentgym.rollout import WorkerConfig
@@ -372,59 +370,19 @@ def algo_config(algorithm: str, algo: dict[str, Any]) -> BaseModel:
 
 def validate_config(data: dict[str, Any]) -> TrainConfig:
     """``TrainConfig.model_validate`` whose failure is one line naming the key."""
+    from agentgym.trainers.algorithms import get_algorithm
+
     algo = data.get("algo", {})
     if isinstance(data.get("algorithm"), str) and isinstance(algo, dict):
         try:
             data = {**data, "algo": algo_config(data["algorithm"], algo)}
         except ValidationError as err:
-            raise ConfigError(_one_line(err, "algo.")) from None
+            model = get_algorithm(data["algorithm"]).config_class
+            raise config_error(err, model, "config key", prefix="algo.") from None
     try:
         return TrainConfig.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(_one_line(err)) from None
-
-
-def _one_line(err: ValidationError, prefix: str = "") -> str:
-    first = err.errors()[0]
-    loc = [str(p) for p in first["loc"]]
-    key = prefix + ".".join(loc)
-    if first["type"] == "extra_forbidden":
-        known = _known_keys(err.title, loc[:-1])
-        close = difflib.get_close_matches(loc[-1], known, n=1)
-        hint = f"; did you mean {prefix + '.'.join([*loc[:-1], close[0]])!r}?" if close else ""
-        return f"unknown config key {key!r}{hint}"
-    if first["type"] == "missing":
-        return f"config key {key!r} is required"
-    message = first["msg"].removeprefix("Value error, ")
-    if not key:
-        return f"invalid config: {message}"
-    return f"config key {key!r}: {message} (got {first.get('input')!r})"
-
-
-def _known_keys(model_name: str, section: list[str]) -> list[str]:
-    """Field names of the model called ``model_name`` (a config class), inside ``section``."""
-    from agentgym.trainers.algorithms import ALGORITHMS
-
-    models = {TrainConfig.__name__: TrainConfig}
-    models.update({spec.config_class.__name__: spec.config_class for spec in ALGORITHMS.values()})
-    model: type[BaseModel] | None = models.get(model_name)
-    for name in section:
-        field = model.model_fields.get(name) if model else None
-        model = _section_model(field.annotation) if field else None
-    return list(model.model_fields) if model else []
-
-
-def _section_model(annotation: Any) -> type[BaseModel] | None:
-    """The config model of a section's annotation (``LeagueSettings | None`` too), or None.
-
-    Example:
-        >>> _section_model(LeagueSettings | None).__name__, _section_model(int)
-        ('LeagueSettings', None)
-    """
-    for candidate in (annotation, *typing.get_args(annotation)):
-        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-            return candidate
-    return None
+        raise config_error(err, TrainConfig, "config key", whole="invalid config: {msg}") from None
 
 
 def config_help(algorithm: str) -> str:
@@ -436,7 +394,7 @@ def config_help(algorithm: str) -> str:
 
     def walk(model: type[BaseModel], prefix: str, preset: dict[str, Any]) -> None:
         for name, field in model.model_fields.items():
-            section = _section_model(field.annotation)
+            section = nested_model(field.annotation)
             if name == "algo" and model is TrainConfig:
                 walk(spec.config_class, "algo.", preset.get("algo", {}))
             elif section is not None:

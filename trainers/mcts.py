@@ -37,7 +37,6 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,7 +45,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agentgym.exceptions import AgentGymError, ConfigError
+from agentgym.exceptions import AgentGymError, config_error
 from agentgym.policies.base import Generation, Query
 from agentgym.records import Message, TrajectoryWriter
 from agentgym.rollout import (
@@ -185,14 +184,8 @@ def search_config(options: Mapping[str, Any], base: SearchConfig | None = None) 
     try:
         return SearchConfig.model_validate({**(base.model_dump() if base else {}), **options})
     except ValidationError as err:
-        first = err.errors()[0]
-        key = ".".join(map(str, first["loc"]))
-        if first["type"] == "extra_forbidden":
-            close = difflib.get_close_matches(key, list(SearchConfig.model_fields), n=1)
-            fields = ", ".join(SearchConfig.model_fields)
-            known = f"did you mean {close[0]!r}?" if close else f"one of {fields}"
-            raise ConfigError(f"unknown search option {key!r}; {known}") from None
-        raise ConfigError(f"invalid value for {key}: {first['msg']} (got {first.get('input')!r})") from None
+        bad_value = "invalid value for {key}: {msg} (got {value!r})"
+        raise config_error(err, SearchConfig, "search option", invalid=bad_value) from None
 
 
 Evaluator = Callable[[Sequence[EpisodeState]], list[float]]
