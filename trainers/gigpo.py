@@ -165,8 +165,18 @@ def discounted_returns(
         >>> discounted_returns(["g"] * 3, [0, 0, 0], [0.0, 0.0, 1.0], gamma=0.5).tolist()
         [0.25, 0.5, 1.0]
     """
+    return _discounted(_trajectories(group_ids, traj_ids), step_rewards, gamma)
+
+
+def _trajectories(group_ids: Sequence[Hashable], traj_ids: Sequence[Hashable]) -> list[list[int]]:
+    """The rows of each trajectory, in time order."""
+    return _members(list(zip(group_ids, traj_ids, strict=True)))
+
+
+def _discounted(trajectories: list[list[int]], step_rewards: Sequence[float], gamma: float) -> np.ndarray:
+    """Eq. 5 on the rows of each trajectory (see :func:`discounted_returns`)."""
     out = np.zeros(len(step_rewards), dtype=np.float64)
-    for idx in _members(list(zip(group_ids, traj_ids, strict=True))):  # one trajectory's rows
+    for idx in trajectories:
         running = 0.0
         for i in reversed(idx):
             running = step_rewards[i] + gamma * running  # Eq. 5: R_t = r_t + γ R_{t+1}
@@ -221,13 +231,14 @@ def step_advantages(
         [0.0, 0.0, 0.0]
     """
     rewards = np.asarray(step_rewards, dtype=np.float64)
-    returns = discounted_returns(group_ids, traj_ids, rewards, gamma)
+    trajectories = _trajectories(group_ids, traj_ids)
+    returns = _discounted(trajectories, rewards, gamma)
     cut = truncated if truncated is not None else [False] * len(returns)
     rows = zip(group_ids, traj_ids, state_keys, cut, strict=True)
     units = [(g, traj, key) if trunc else (g, traj, key, i) for i, (g, traj, key, trunc) in enumerate(rows)]
     first = {unit: i for i, unit in reversed(list(enumerate(units)))}  # each unit's first row
     unique = list(first)
-    trajectory, left = _steps_left(group_ids, traj_ids)
+    trajectory, left = _steps_left(trajectories, len(rewards))
     horizon = np.where(cut, left, np.inf)  # steps left before the time limit; unbounded if it ended
     per_unit = np.zeros(len(unique), dtype=np.float64)
     for idx in _members([(unit[0], unit[2]) for unit in unique]):  # (task group, anchor state)
@@ -243,13 +254,11 @@ def step_advantages(
     return np.array([value[u] for u in units], dtype=np.float64)
 
 
-def _steps_left(
-    group_ids: Sequence[Hashable], traj_ids: Sequence[Hashable]
-) -> tuple[list[list[int]], np.ndarray]:
+def _steps_left(trajectories: list[list[int]], rows: int) -> tuple[list[list[int]], np.ndarray]:
     """Each row's trajectory (its rows in time order) and the steps from the row to its end."""
-    trajectory: list[list[int]] = [[] for _ in group_ids]
-    left = np.zeros(len(group_ids), dtype=np.int64)
-    for idx in _members(list(zip(group_ids, traj_ids, strict=True))):
+    trajectory: list[list[int]] = [[] for _ in range(rows)]
+    left = np.zeros(rows, dtype=np.int64)
+    for idx in trajectories:
         for k, i in enumerate(idx):
             trajectory[i], left[i] = idx, len(idx) - k
     return trajectory, left
