@@ -168,11 +168,21 @@ def sample_units(samples: Sequence[Sample]) -> list[list[int]]:
     return list(units.values())
 
 
-def _keep_old_logprobs(samples: Sequence[Sample], logprobs: torch.Tensor) -> None:
-    """Each sample without ``old_logprobs`` takes its row of ``logprobs`` (``[B, T]``, left-padded)."""
-    for s, row in zip(samples, logprobs, strict=True):
+def _keep_old_logprobs(samples: Sequence[Sample], batch: TokenBatch, logprobs: torch.Tensor) -> None:
+    """Each sample without ``old_logprobs`` takes its row of ``logprobs`` (``[B, T]``, left-padded).
+
+    ``batch`` (the samples collated) takes it in place, as :func:`collate` would
+    fill it from the samples now: ``old_logprobs``, and ``behaviour_logprobs``
+    where a sample has none of its own.
+    """
+    width = logprobs.shape[1]
+    for i, s in enumerate(samples):
         if s.old_logprobs is None:
-            s.old_logprobs = row[row.shape[0] - len(s) :].tolist()
+            row = logprobs[i, width - len(s) :]
+            s.old_logprobs = row.tolist()
+            batch.old_logprobs[i, width - len(s) :] = row
+            if batch.behaviour_logprobs is not None and s.behaviour_logprobs is None:
+                batch.behaviour_logprobs[i, width - len(s) :] = row
 
 
 def _fill(units: Sequence[list[int]], size: int) -> Iterator[list[int]]:
@@ -358,8 +368,8 @@ class Learner:
         with torch.no_grad():
             for start in range(0, len(missing), self.optim.micro_batch_size):
                 chunk = missing[start : start + self.optim.micro_batch_size]
-                lp, _ = self.logprobs(collate(chunk, self.pad_id, self.device))
-                _keep_old_logprobs(chunk, lp)
+                batch = collate(chunk, self.pad_id, self.device)
+                _keep_old_logprobs(chunk, batch, self.logprobs(batch)[0])
 
     # -- the update loop ------------------------------------------------------------
 
@@ -412,8 +422,7 @@ class Learner:
             ref = self.logprobs(batch, reference=True)[0] if objective.needs_reference else None
             logprobs, entropy = self.logprobs(batch, entropy=objective.needs_entropy)
             if any(s.old_logprobs is None for s in chunk):  # the first step: weights not yet moved
-                _keep_old_logprobs(chunk, logprobs.detach())
-                batch = collate(chunk, self.pad_id, self.device)
+                _keep_old_logprobs(chunk, batch, logprobs.detach())
             loss, micro = objective(batch, logprobs, entropy, ref, num_tokens, num_samples)
             micro["loss"] = loss.item()
             self._require_finite("the loss", micro["loss"])

@@ -14,9 +14,9 @@ from agentgym.policies.hf import TransformersPolicy
 from agentgym.prompting import PromptConfig
 from agentgym.rollout import RolloutConfig, RolloutEngine, group_episodes
 from agentgym.trainers import sft
-from agentgym.trainers.batching import collate, mark_stale, step_samples
+from agentgym.trainers.batching import Sample, collate, mark_stale, step_samples
 from agentgym.trainers.config import ModelSettings, OptimSettings, PolicyLossSettings
-from agentgym.trainers.learner import ClippedObjective, Learner
+from agentgym.trainers.learner import ClippedObjective, Learner, _keep_old_logprobs
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +113,29 @@ def test_stale_samples_take_pi_prox_from_the_steps_own_forward_pass(tiny_model_d
     assert passes[1] == passes[0] == len(list(learner.batches(samples)))
     for a, b in zip(*grads, strict=True):
         assert torch.allclose(a, b, rtol=1e-4, atol=1e-7)
+
+
+def test_a_batch_takes_pi_prox_in_place_as_collating_again_would() -> None:
+    # A sample without old log-probs takes its row of the step's forward pass; the step's
+    # batch takes it in place (old, and behaviour where the sample has none), bit-equal to
+    # collating the samples a second time.
+    def samples() -> list[Sample]:
+        return [
+            Sample([1, 2, 3, 4], [0.0, 0.0, 1.0, 1.0], None, [0.0, 0.0, 1.0, 1.0]),  # first step
+            Sample([5, 6], [0.0, 1.0], None, [0.0, -1.0], behaviour_logprobs=[0.0, -0.25]),  # stale
+            Sample([7, 8, 9], [0.0, 1.0, 1.0], [0.0, -0.5, -0.75], [0.0, 0.5, 0.5]),  # recorded
+        ]
+
+    logprobs = -torch.rand(3, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float32)
+    chunk = samples()
+    batch = collate(chunk, pad_id=0)
+    _keep_old_logprobs(chunk, batch, logprobs)
+    again = collate(chunk, pad_id=0)
+    assert chunk[0].old_logprobs == logprobs[0].tolist() and chunk[1].old_logprobs == logprobs[1, 2:].tolist()
+    assert chunk[2].old_logprobs == [0.0, -0.5, -0.75]
+    assert torch.equal(batch.old_logprobs, again.old_logprobs)
+    assert torch.equal(batch.behaviour_logprobs, again.behaviour_logprobs)
+    assert batch.behaviour_logprobs[0].tolist() == logprobs[0].tolist()  # π_behav is π_prox where not stale
 
 
 def test_lora_trains_adapters_and_keeps_the_base_as_reference(tiny_model_dir, rollout) -> None:
