@@ -36,54 +36,29 @@ import torch
 from algorithm_comparison import mean_std
 
 from agentgym.policies import RandomPolicy
-from agentgym.policies.base import Policy, ReplySeeds
+from agentgym.policies.base import Policy
 from agentgym.policies.hf import TransformersPolicy
 from agentgym.trainers.checkpoint import latest_checkpoint
 from agentgym.trainers.config import TrainConfig, build_config, read_config
 from agentgym.trainers.demo import load_demo_config, train_layer
-from agentgym.trainers.evaluate import (
-    eval_episodes,
-    eval_sampler_seed,
-    eval_sampling,
-    evaluate_policy,
-    make_engine,
-    split_size,
-)
+from agentgym.trainers.evaluate import eval_sampler_seed, evaluate_policy
 from agentgym.trainers.learner import Learner
-from agentgym.trainers.mcts import SearchConfig, TreeSearch
+from agentgym.trainers.mcts import SearchConfig
 
 SPLIT = "valid"
 
 
-def searched(config: TrainConfig, policy: Policy, episodes: int, search: SearchConfig) -> dict:
-    """:func:`evaluate_policy` with ``search``, keeping the search's env steps (every branch)."""
-    policy.seeds = ReplySeeds(eval_sampler_seed(config))
-    specs = eval_episodes(SPLIT, split_size(config, SPLIT), episodes)
+def played(config: TrainConfig, policy: Policy, episodes: int, search: SearchConfig | None = None) -> dict:
+    """The held-out episodes as the run's evaluations play them: the policy's own replies, or
+    ``search`` from every state (its env steps count every branch)."""
     started = time.perf_counter()
-    with make_engine(config, policy, eval_sampling(config), len(specs)) as engine:
-        results = TreeSearch(engine, search).run(specs)
-    wall = time.perf_counter() - started
-    trajectories = [r.state.trajectory for r in results]
-    return {
-        "success": sum(t.won for t in trajectories) / len(trajectories),
-        "mean_return": sum(t.return_ for t in trajectories) / len(trajectories),
-        "steps_per_episode": sum(len(t.steps) for t in trajectories) / len(trajectories),
-        "env_steps_per_episode": sum(r.env_steps for r in results) / len(results),
-        "wall_s_per_episode": wall / len(results),
-        "wall_s": wall,
-    }
-
-
-def direct(config: TrainConfig, policy: Policy, episodes: int) -> dict:
-    """The policy's own replies, as the run's evaluations play them."""
-    started = time.perf_counter()
-    summary = evaluate_policy(config, policy, SPLIT, episodes)  # type: ignore[arg-type]
+    summary = evaluate_policy(config, policy, SPLIT, episodes, search=search)  # type: ignore[arg-type]
     wall = time.perf_counter() - started
     return {
         "success": summary.success_rate,
         "mean_return": summary.mean_return,
         "steps_per_episode": summary.mean_steps,
-        "env_steps_per_episode": summary.mean_steps,
+        "env_steps_per_episode": summary.env_steps / summary.episodes,
         "wall_s_per_episode": wall / summary.episodes,
         "wall_s": wall,
     }
@@ -167,13 +142,13 @@ def main() -> None:
         policy, precision = policy_for(greedy, weights)
         with torch.no_grad(), precision:
             row = {"checkpoint": name, "play": "greedy (T 0)", "seed": None}
-            record({**row, **direct(greedy, policy, args.episodes)})
+            record({**row, **played(greedy, policy, args.episodes)})
             for seed in args.seeds:
                 seeded = config.model_copy(update={"seed": seed})
                 if weights == "random":
                     policy = RandomPolicy(seed=eval_sampler_seed(seeded))
                 row = {"checkpoint": name, "play": f"sampled (T {config.eval.temperature})", "seed": seed}
-                record({**row, **direct(seeded, policy, args.episodes)})
+                record({**row, **played(seeded, policy, args.episodes)})
                 if weights == "random":
                     policy = RandomPolicy(seed=eval_sampler_seed(seeded))
                 play = f"search ({args.simulations} sim, k {args.k}, lookahead {args.lookahead})"
@@ -182,7 +157,7 @@ def main() -> None:
                         "checkpoint": name,
                         "play": play,
                         "seed": seed,
-                        **searched(seeded, policy, args.episodes, search),
+                        **played(seeded, policy, args.episodes, search),
                     }
                 )
     table(rows)

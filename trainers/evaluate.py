@@ -175,6 +175,10 @@ def evaluate_policy(
         split, episodes: as in :func:`evaluate_run`.
         search: search from every state with this tree search instead of playing the policy's replies.
         writer: where the trajectories are written as they end.
+
+    Returns:
+        The rollout :class:`~agentgym.rollout.Summary`; with ``search`` its ``env_steps``
+        count every step the search took, each branch beside the committed steps.
     """
     policy.seeds = ReplySeeds(eval_sampler_seed(config))
     specs = eval_episodes(split, split_size(config, split), episodes)

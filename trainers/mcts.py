@@ -261,8 +261,10 @@ class TreeSearch:
         """Search at test time: play each episode by searching from every state it reaches (Agent Q).
 
         Returns the committed trajectories and their summary, as
-        :meth:`RolloutEngine.run <agentgym.rollout.RolloutEngine.run>` does; each
-        trajectory is written to ``writer`` when its batch of trees ends.
+        :meth:`RolloutEngine.run <agentgym.rollout.RolloutEngine.run>` does, whose
+        ``env_steps`` count every step the search took (each branch, not only the
+        committed ones); each trajectory is written to ``writer`` when its batch of
+        trees ends.
 
         Example:
             >>> from agentgym.rollout import RolloutConfig
@@ -276,7 +278,7 @@ class TreeSearch:
         """
         started = time.perf_counter()
         n = self.engine.config.num_envs
-        trajectories = []
+        trajectories, env_steps = [], 0
         for start in range(0, len(episodes), n):
             batch_started = time.perf_counter()
             for result in self._search(episodes[start : start + n]):
@@ -285,7 +287,8 @@ class TreeSearch:
                 if writer is not None:
                     writer.write(traj)
                 trajectories.append(traj)
-        return RolloutResult(trajectories, summarize(trajectories, time.perf_counter() - started))
+                env_steps += result.env_steps
+        return RolloutResult(trajectories, summarize(trajectories, time.perf_counter() - started, env_steps))
 
     def _search(self, episodes: Sequence[EpisodeSpec]) -> list[SearchResult]:
         self.engine.describe_env()

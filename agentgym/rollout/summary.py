@@ -23,6 +23,9 @@ class Summary(BaseModel):
     success_rate: float
     mean_return: float
     mean_steps: float
+    env_steps: int
+    """Environment steps the play took: every episode's steps, failed ones too, and with
+    search at test time every branch the search stepped."""
     invalid_action_rate: float
     prompt_tokens: int
     generated_tokens: int
@@ -46,8 +49,12 @@ class Summary(BaseModel):
         }
 
 
-def summarize(trajectories: Sequence[Trajectory], wall_time_s: float) -> Summary:
-    """Summary of ``trajectories``, run in ``wall_time_s`` seconds.
+def summarize(
+    trajectories: Sequence[Trajectory], wall_time_s: float, env_steps: int | None = None
+) -> Summary:
+    """Summary of ``trajectories``, run in ``wall_time_s`` seconds with ``env_steps`` env steps.
+
+    ``env_steps`` is None where the play stepped only the trajectories' own steps.
 
     Example:
         >>> t = Trajectory(env_id="agentgym/GuessNumber-v0", data_version="1", task_id=0,
@@ -67,6 +74,7 @@ def summarize(trajectories: Sequence[Trajectory], wall_time_s: float) -> Summary
         success_rate=sum(t.won for t in ok) / n,
         mean_return=sum(t.return_ for t in ok) / n,
         mean_steps=len(steps) / n,
+        env_steps=all_steps if env_steps is None else env_steps,
         invalid_action_rate=sum(s.invalid_action for s in steps) / max(len(steps), 1),
         prompt_tokens=sum(len(s.prompt_token_ids or ()) for s in steps),
         generated_tokens=sum(len(s.action_token_ids or ()) for s in steps),
