@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from agentgym.core import ResetOptions
-from agentgym.environments.webshop import expert
 from agentgym.environments.webshop.env import WebShopEnv, WebShopState
 from agentgym.environments.webshop.shop import SEP, View, interpret
 from agentgym.environments.webshop.web.app import view_of_url, view_url
@@ -226,9 +225,6 @@ class WebShopBrowserEnv(WebShopEnv):
         info = self._info(dom.has_search_bar, dom.labels, invalid=False)
         info |= {"reward_info": s.reward_info, "purchased": purchase}
         return dom.text, s.reward, True, False, info
-
-    def expert_action(self) -> str:
-        return expert.expert_action(self.shop, self.state.view, self.state.goal)
 
     def _set_state(self, state: tuple[dict[str, Any], View, float, dict[str, Any] | None]) -> None:
         super()._set_state(state)

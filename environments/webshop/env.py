@@ -22,7 +22,9 @@ original page flow and reward.
 - ``info`` adds ``page`` (search, results, item, item_sub, done) and, after a
   purchase, ``reward_info`` (the original's verbose keys) and ``purchased``.
 - ``state_key``: the goal and the view (page, query, page number, item, chosen options).
-- Expert: :func:`.expert.expert_action`. Snapshots: native.
+- Expert: :func:`.expert.expert_action`; ``expert="title"`` (default) searches the
+  target's title, ``expert="instruction"`` the instruction's own words (a query a
+  model can learn by imitation). Snapshots: native.
 - Differences from the original: search only from the search page (the
   original also accepted it elsewhere); the done page shows the score only;
   price draws are seeded; BM25 constants are tantivy's.
@@ -32,12 +34,12 @@ original page flow and reward.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import ValidationError
 
 from agentgym.core import ResetOptions, TextEnv, state_digest
-from agentgym.environments.webshop import expert
+from agentgym.environments.webshop.expert import Expert, expert_action
 from agentgym.environments.webshop.shop import BUY, Page, View, admissible, interpret
 from agentgym.environments.webshop.store import StoreConfig, open_store
 from agentgym.exceptions import ConfigError
@@ -76,8 +78,17 @@ class WebShopEnv(TextEnv):
 
     data_version = "1"
 
-    def __init__(self, max_steps: int = 15, render_mode: str | None = None, **store: Any) -> None:
+    def __init__(
+        self,
+        max_steps: int = 15,
+        render_mode: str | None = None,
+        expert: Expert = "title",
+        **store: Any,
+    ) -> None:
         super().__init__(max_steps=max_steps, max_action_length=4096, render_mode=render_mode)
+        if expert not in get_args(Expert):
+            raise ConfigError(f"unknown WebShop expert {expert!r}: use 'title' or 'instruction'")
+        self.expert = expert
         try:
             self.config = StoreConfig(**store)
         except ValidationError as err:
@@ -122,7 +133,7 @@ class WebShopEnv(TextEnv):
         return page.text, s.reward, True, False, info
 
     def expert_action(self) -> str:
-        return expert.expert_action(self.shop, self.state.view, self.state.goal)
+        return expert_action(self.shop, self.state.view, self.state.goal, self.expert)
 
     def _get_state(self) -> tuple[dict[str, Any], View, float, dict[str, Any] | None]:
         s = self.state

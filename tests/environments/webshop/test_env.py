@@ -38,6 +38,24 @@ def test_expert_buys_the_target_with_its_options_on_500_goals(env):
         assert info["purchased"] == {"asin": goal["asin"], "options": goal["goal_options"]}
 
 
+def test_instruction_expert_searches_the_instructions_words_and_buys_a_fitting_product(store_kwargs):
+    # expert="instruction" reads no hidden data for its query: it searches what the page offers
+    # (the instruction without its price clause) and opens the first listing that fits the goal
+    env = agentgym.make("webshop", expert="instruction", **store_kwargs)
+    others = 0
+    for split, task_id in [("valid", i) for i in range(100)] + [("train", i) for i in range(100)]:
+        obs, info = start(env, task_id, split=split)
+        assert env.unwrapped.expert_action() == info["admissible_actions"][0]
+        while info["page"] != "done":
+            obs, reward, _, truncated, info = env.step(env.unwrapped.expert_action())
+            assert not info["invalid_action"] and not truncated, (split, task_id, obs)
+        assert reward == 1.0 and info["won"], (split, task_id, info["reward_info"])
+        others += info["purchased"]["asin"] != env.unwrapped.state.goal["asin"]
+    assert others > 0  # another product that fits, listed above the target, is bought
+    with pytest.raises(ConfigError, match="unknown WebShop expert 'oracle': use 'title' or 'instruction'"):
+        agentgym.make("webshop", expert="oracle", **store_kwargs)
+
+
 def test_observation_format_and_page_flow(env, store):
     obs, info = start(env)
     instruction = info["task"]
