@@ -134,3 +134,19 @@ def test_model_free_policy_misuse_is_explained() -> None:
 def test_make_policy_errors(spec: str, message: str) -> None:
     with pytest.raises(agentgym.ConfigError, match=message):
         make_policy(spec)
+
+
+def test_single_tokens_keep_each_match_one_token_through_save_and_load(tmp_path: Path) -> None:
+    from agentgym.policies.tiny import tiny_model, train_tokenizer
+
+    page = "B0Q0K86HNM [SEP] Admissible actions: click[next >] | click[b0q0k86hnm] | click[b07zz1ab2c]"
+    model, tok = tiny_model([page] * 3, vocab_size=300, single_tokens=r"b0[0-9a-z]{8}", seed=0)
+    reply = "click[b07zz1ab2c]"
+    assert tok.tokenize(reply)[-2:] == ["b07zz1ab2c", "]"] and tok.decode(tok(reply)["input_ids"]) == reply
+    assert "B0Q0K86HNM" not in tok.get_vocab()  # only matches (case-sensitive) become tokens
+    assert model.config.vocab_size == len(tok) == len(train_tokenizer([page], vocab_size=300)) + 2
+    model.save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    loaded = load_model(str(tmp_path))[1]
+    assert loaded.tokenize(reply)[-2:] == ["b07zz1ab2c", "]"]
+    assert loaded.decode(loaded(reply)["input_ids"]) == reply

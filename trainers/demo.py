@@ -60,6 +60,12 @@ class DemoSettings(BaseModel):
     )
     expert_episodes: int = Field(16, ge=1, description="Expert episodes (train tasks 0..n-1) to clone.")
     vocab_size: int = Field(512, ge=300, description="BPE vocabulary trained on the episodes' text.")
+    single_tokens: str | None = Field(
+        None,
+        description="A regular expression: each distinct match in the episodes' text becomes one token "
+        "of its own, beyond vocab_size (WebShop's product ids: 'b0[0-9a-z]{8}'), so the tiny model "
+        "copies one in one step.",
+    )
     hidden_size: int = Field(64, ge=8, description="Transformer width.")
     layers: int = Field(2, ge=1, description="Transformer layers.")
     heads: int = Field(4, ge=1, description="Attention heads.")
@@ -144,6 +150,7 @@ def warm_start(cfg: DemoConfig, out: Path, timings: dict[str, float]) -> dict[st
                 layers=d.layers,
                 heads=d.heads,
                 seed=d.seed,
+                single_tokens=d.single_tokens,
             )
             model.save_pretrained(base)
             tokenizer.save_pretrained(base)

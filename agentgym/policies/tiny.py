@@ -7,6 +7,7 @@ random weights.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,16 +20,25 @@ CHAT_TEMPLATE = (
 SPECIAL_TOKENS = ["<|pad|>", "<|end|>", "<|system|>", "<|user|>", "<|assistant|>", "<|tool|>"]
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int = 512) -> Any:
+def train_tokenizer(texts: Iterable[str], vocab_size: int = 512, single_tokens: str | None = None) -> Any:
     """A byte-level BPE ``PreTrainedTokenizerFast`` trained on ``texts``, with a chat template.
+
+    ``single_tokens`` is a regular expression: every distinct match in ``texts``
+    becomes one token of its own, beyond ``vocab_size`` (for example WebShop's
+    product ids, ``b0[0-9a-z]{8}``: random strings that BPE cuts into many
+    pieces, which a tiny model then has to copy piece by piece).
 
     Example:
         >>> tok = train_tokenizer(["go to the kitchen", "take the apple"], vocab_size=300)
         >>> tok.decode(tok("take the apple")["input_ids"])
         'take the apple'
+        >>> tok = train_tokenizer(["click[b0x7k2m9q4]"], vocab_size=300, single_tokens=r"b0[0-9a-z]{8}")
+        >>> tok.tokenize("click[b0x7k2m9q4]")[-2:]
+        ['b0x7k2m9q4', ']']
     """
     tokenizers = require("tokenizers", extra="train")
     transformers = require("transformers", extra="train")
+    texts = list(texts)
     bpe = tokenizers.Tokenizer(tokenizers.models.BPE())
     bpe.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = tokenizers.decoders.ByteLevel()
@@ -38,7 +48,11 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 512) -> Any:
         initial_alphabet=tokenizers.pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    bpe.train_from_iterator(list(texts), trainer=trainer)
+    bpe.train_from_iterator(texts, trainer=trainer)
+    if single_tokens is not None:
+        pattern = re.compile(single_tokens)
+        words = sorted({word for text in texts for word in pattern.findall(text)})
+        bpe.add_tokens([tokenizers.AddedToken(word, normalized=False) for word in words])
     tok = transformers.PreTrainedTokenizerFast(tokenizer_object=bpe, pad_token="<|pad|>", eos_token="<|end|>")
     tok.chat_template = CHAT_TEMPLATE
     tok.padding_side = "left"
@@ -53,8 +67,10 @@ def tiny_model(
     layers: int = 2,
     heads: int = 4,
     seed: int = 0,
+    single_tokens: str | None = None,
 ) -> tuple[Any, Any]:
-    """A randomly initialised Qwen2-shaped causal LM and a tokenizer trained on ``texts``.
+    """A randomly initialised Qwen2-shaped causal LM and a tokenizer trained on ``texts``
+    (:func:`train_tokenizer`'s ``vocab_size`` and ``single_tokens``).
 
     Example:
         >>> model, tok = tiny_model(["look", "inventory"], seed=0)
@@ -63,7 +79,7 @@ def tiny_model(
     """
     torch = require("torch", extra="train")
     transformers = require("transformers", extra="train")
-    tok = train_tokenizer(texts, vocab_size=vocab_size)
+    tok = train_tokenizer(texts, vocab_size=vocab_size, single_tokens=single_tokens)
     config = transformers.Qwen2Config(
         vocab_size=len(tok),
         hidden_size=hidden_size,

@@ -12,7 +12,8 @@ import yaml
 
 from agentgym.exceptions import ConfigError
 from agentgym.trainers.config import build_config
-from agentgym.trainers.demo import CONFIGS, load_demo_config, run_demo, train_layer
+from agentgym.trainers.demo import CONFIGS, DemoConfig, load_demo_config, run_demo, train_layer, warm_start
+from agentgym.trainers.sft import expert_trajectories
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -93,3 +94,21 @@ def test_the_demo_command_prints_no_warnings(tmp_path) -> None:
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     assert "Warning" not in run.stderr + run.stdout
+
+
+def test_warm_start_keeps_each_single_tokens_match_one_token(tmp_path) -> None:
+    # WebShop's product ids: the tokenizer keeps every id of the demonstrations whole, so
+    # the model's click on a product is one copied token (BPE cut them into ~6 pieces)
+    from agentgym.policies.hf import load_model
+
+    webshop = {"max_steps": 8, "expert": "instruction", "cache_dir": str(tmp_path / "cache")}
+    demo = {**TOY["demo"], "env": "webshop", "env_kwargs": webshop, "expert_episodes": 2, "bc_epochs": 1}
+    train = {**TOY["train"], "rollout": {"max_new_tokens": 4, "history": 0}, "eval": {"episodes": 1}}
+    cfg = DemoConfig.model_validate({"demo": {**demo, "single_tokens": "b0[0-9a-z]{8}"}, "train": train})
+    warm_start(cfg, tmp_path / "out", {})
+    tokenizer = load_model(str(tmp_path / "out" / "bc-model"))[1]
+    expert = expert_trajectories("webshop", 2, env_kwargs=webshop)
+    clicks = [s.action for t in expert for s in t.steps if re.fullmatch(r"click\[b0[0-9a-z]{8}\]", s.action)]
+    assert len(clicks) == 2
+    for click in clicks:
+        assert tokenizer.tokenize(click)[-2:] == [click[6:-1], "]"]
