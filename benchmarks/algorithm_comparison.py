@@ -64,9 +64,9 @@ def train_section(cfg, algorithm: str) -> dict:
     return cfg.train if same else {key: value for key, value in cfg.train.items() if key != "algo"}
 
 
-def mean_std(values: list[float]) -> str:
+def mean_std(values: list[float], fmt: str = "{:.1%}") -> str:
     std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.1%} ± {std:.1%}"
+    return f"{fmt.format(statistics.mean(values))} ± {fmt.format(std)}"
 
 
 def main() -> None:

@@ -4,7 +4,8 @@ Every run trains the same behaviour-cloned model (``--warm``, built by the demo'
 warm start) on the demo YAML's env with the YAML's rollout, optimizer and
 evaluation settings, each algorithm with its own ``algo`` section below, until
 ``--env-steps`` environment steps (the tree search's branches count). Its held-out
-success is the run's last evaluation (valid split). Then, for the last MCTS-DPO
+success and mean return (WebShop's score) are the run's last evaluation (valid
+split). Then, for the last MCTS-DPO
 checkpoint of each seed, the same valid episodes are played greedily and with
 search at test time (``agentgym eval RUN --search mcts``, ``--test-simulations``).
 
@@ -66,6 +67,8 @@ def run_one(algorithm: str, seed: int, cfg, model: Path, env_steps: int, episode
         "seed": seed,
         "start": evals[0]["success_rate"],
         "final": final.success_rate,
+        "start_return": evals[0]["mean_return"],
+        "final_return": final.mean_return,
         "episodes": final.episodes,
         "env_steps": steps[-1]["env_steps_total"],
         "iterations": len(steps),
@@ -99,13 +102,15 @@ def main() -> None:
             search = {"simulations": args.test_simulations}  # the run's own k, lookahead, c_puct, ...
             searched = evaluate_run(run, split="valid", episodes=args.episodes, search=search)
             row = {"algorithm": "mcts-dpo + search", "seed": seed, "final": searched.success_rate}
+            row["final_return"] = searched.mean_return
             rows.append({**row, "wall_s": time.perf_counter() - started})
             print(json.dumps(rows[-1]), flush=True)
         (out / "results.json").write_text(json.dumps(rows, indent=1))
 
     print(f"\nheld-out (valid) success after {args.env_steps} env steps, {args.episodes} episodes")
-    print("| algorithm | warm start | final (mean ± std) | per seed | env steps | iterations |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    columns = ["warm start", "final (mean ± std)", "per seed", "return: warm start", "final", "env steps"]
+    print("| algorithm | " + " | ".join(columns) + " | iterations |")
+    print("| --- " * (len(columns) + 2) + "|")
     for algorithm in dict.fromkeys(r["algorithm"] for r in rows):
         mine = [r for r in rows if r["algorithm"] == algorithm]
         start = mean_std([r["start"] for r in mine]) if "start" in mine[0] else ""
@@ -113,7 +118,10 @@ def main() -> None:
         steps = ", ".join(str(r.get("env_steps", "")) for r in mine)
         its = ", ".join(str(r.get("iterations", "")) for r in mine)
         final = mean_std([r["final"] for r in mine])
-        print(f"| {algorithm} | {start} | {final} | {per_seed} | {steps} | {its} |")
+        start_return = mean_std([r["start_return"] for r in mine], "{:.3f}") if "start" in mine[0] else ""
+        final_return = mean_std([r["final_return"] for r in mine], "{:.3f}")
+        cells = [algorithm, start, final, per_seed, start_return, final_return, steps, its]
+        print("| " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -89,7 +89,8 @@ def policy_for(config: TrainConfig, weights: str) -> tuple[Policy, contextlib.Ab
 
 
 def table(rows: list[dict]) -> None:
-    """Success (mean ± std over seeds, per seed) and cost per episode of each checkpoint and play.
+    """Success and mean return (mean ± std over seeds, per seed) and cost per episode of each
+    checkpoint and play.
 
     A (checkpoint, play, seed) played again by another process counts once (its first row).
     """
@@ -97,15 +98,23 @@ def table(rows: list[dict]) -> None:
     for r in rows:
         first.setdefault((r["checkpoint"], r["play"], r["seed"]), r)
     rows = list(first.values())
-    print("| checkpoint | play | success (mean ± std) | per seed | env steps / episode | s / episode |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    columns = [
+        "success (mean ± std)",
+        "per seed",
+        "return (mean ± std)",
+        "env steps / episode",
+        "s / episode",
+    ]
+    print("| checkpoint | play | " + " | ".join(columns) + " |")
+    print("| --- " * (len(columns) + 2) + "|")
     for key in dict.fromkeys((r["checkpoint"], r["play"]) for r in rows):
         mine = sorted((r for r in rows if (r["checkpoint"], r["play"]) == key), key=lambda r: r["seed"] or 0)
         per_seed = ", ".join(f"{r['success']:.1%}" for r in mine)
         steps = sum(r["env_steps_per_episode"] for r in mine) / len(mine)
         wall = sum(r["wall_s_per_episode"] for r in mine) / len(mine)
         success = mean_std([r["success"] for r in mine])
-        print(f"| {key[0]} | {key[1]} | {success} | {per_seed} | {steps:.1f} | {wall:.2f} |")
+        score = mean_std([r["mean_return"] for r in mine], "{:.3f}")
+        print(f"| {key[0]} | {key[1]} | {success} | {per_seed} | {score} | {steps:.1f} | {wall:.2f} |")
 
 
 def main() -> None:
