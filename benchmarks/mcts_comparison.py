@@ -11,6 +11,9 @@ search at test time (``agentgym eval RUN --search mcts``, ``--test-simulations``
 
     python benchmarks/mcts_comparison.py --config trainers/configs/demo_alfworld.yaml \\
         --warm WARM/bc-model --env-steps 3000 --seeds 0 1 2 --out runs/mcts-compare
+    python benchmarks/mcts_comparison.py --table runs/a/results.json runs/b/results.json
+
+``--table`` prints the markdown table of results files (runs split across processes).
 """
 
 from __future__ import annotations
@@ -72,21 +75,51 @@ def run_one(algorithm: str, seed: int, cfg, model: Path, env_steps: int, episode
         "episodes": final.episodes,
         "env_steps": steps[-1]["env_steps_total"],
         "iterations": len(steps),
+        **({"pairs": sum(r["pairs"] for r in steps)} if "pairs" in steps[-1] else {}),
         "wall_s": time.perf_counter() - started,
     }
+
+
+def table(rows: list[dict]) -> None:
+    """Each algorithm's held-out success and return (mean ± std over its seeds) and budget."""
+    columns = ["warm start", "final (mean ± std)", "per seed", "return: warm start", "final"]
+    columns += ["env steps", "iterations", "DPO pairs"]
+    print("| algorithm | " + " | ".join(columns) + " |")
+    print("| --- " * (len(columns) + 1) + "|")
+    for algorithm in dict.fromkeys(r["algorithm"] for r in rows):
+        mine = sorted((r for r in rows if r["algorithm"] == algorithm), key=lambda r: r["seed"])
+        trained = "start" in mine[0]
+        cells = [
+            algorithm,
+            mean_std([r["start"] for r in mine]) if trained else "",
+            mean_std([r["final"] for r in mine]),
+            ", ".join(f"{r['final']:.1%}" for r in mine),
+            mean_std([r["start_return"] for r in mine], "{:.3f}") if trained else "",
+            mean_std([r["final_return"] for r in mine], "{:.3f}"),
+            ", ".join(str(r.get("env_steps", "")) for r in mine),
+            ", ".join(str(r.get("iterations", "")) for r in mine),
+            ", ".join(str(r["pairs"]) for r in mine if "pairs" in r),
+        ]
+        print("| " + " | ".join(cells) + " |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=None, help="Demo YAML (default: the demo's).")
-    parser.add_argument("--warm", required=True, help="The behaviour-cloned model directory.")
+    parser.add_argument("--warm", help="The behaviour-cloned model directory (required unless --table).")
     parser.add_argument("--env-steps", type=int, default=3000, help="Env steps per run.")
     parser.add_argument("--episodes", type=int, default=32, help="Held-out episodes per evaluation.")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--algorithms", nargs="+", default=list(ALGOS))
     parser.add_argument("--test-simulations", type=int, default=8, help="Search at test time (0: skip).")
     parser.add_argument("--out", default="runs/mcts-compare")
+    parser.add_argument("--table", nargs="+", default=None, help="Only print the table of results files.")
     args = parser.parse_args()
+    if args.table:
+        table([row for path in args.table for row in json.loads(Path(path).read_text())])
+        return
+    if args.warm is None:
+        parser.error("--warm is required (the behaviour-cloned model directory)")
     out, cfg = Path(args.out), load_demo_config(args.config)
     rows = []
     for seed in args.seeds:
@@ -108,20 +141,7 @@ def main() -> None:
         (out / "results.json").write_text(json.dumps(rows, indent=1))
 
     print(f"\nheld-out (valid) success after {args.env_steps} env steps, {args.episodes} episodes")
-    columns = ["warm start", "final (mean ± std)", "per seed", "return: warm start", "final", "env steps"]
-    print("| algorithm | " + " | ".join(columns) + " | iterations |")
-    print("| --- " * (len(columns) + 2) + "|")
-    for algorithm in dict.fromkeys(r["algorithm"] for r in rows):
-        mine = [r for r in rows if r["algorithm"] == algorithm]
-        start = mean_std([r["start"] for r in mine]) if "start" in mine[0] else ""
-        per_seed = ", ".join(f"{r['final']:.1%}" for r in mine)
-        steps = ", ".join(str(r.get("env_steps", "")) for r in mine)
-        its = ", ".join(str(r.get("iterations", "")) for r in mine)
-        final = mean_std([r["final"] for r in mine])
-        start_return = mean_std([r["start_return"] for r in mine], "{:.3f}") if "start" in mine[0] else ""
-        final_return = mean_std([r["final_return"] for r in mine], "{:.3f}")
-        cells = [algorithm, start, final, per_seed, start_return, final_return, steps, its]
-        print("| " + " | ".join(cells) + " |")
+    table(rows)
 
 
 if __name__ == "__main__":
