@@ -69,6 +69,13 @@ class DemoSettings(BaseModel):
     hidden_size: int = Field(64, ge=8, description="Transformer width.")
     layers: int = Field(2, ge=1, description="Transformer layers.")
     heads: int = Field(4, ge=1, description="Attention heads.")
+    lm_epochs: int = Field(
+        0,
+        ge=0,
+        description="Passes of next-token training on every token of the expert steps (prompts "
+        "included) before behaviour cloning: the text repeats itself (the instruction in the task, "
+        "the page and the search it offers), so a tiny model learns to copy from it.",
+    )
     bc_epochs: int = Field(10, ge=0, description="Passes of behaviour cloning over the expert steps.")
     bc_lr: float = Field(3e-3, gt=0, description="Learning rate of behaviour cloning.")
     bc_batch: int = Field(32, ge=1, description="Expert steps per optimizer step.")
@@ -133,7 +140,13 @@ def warm_start(cfg: DemoConfig, out: Path, timings: dict[str, float]) -> dict[st
     from agentgym.policies.tiny import tiny_model
     from agentgym.trainers.evaluate import evaluate_policy
     from agentgym.trainers.learner import Learner
-    from agentgym.trainers.sft import behaviour_clone, corpus, demonstration_samples, expert_trajectories
+    from agentgym.trainers.sft import (
+        behaviour_clone,
+        corpus,
+        demonstration_samples,
+        every_token,
+        expert_trajectories,
+    )
 
     d = cfg.demo
     train_config = build_config(cfg.algorithm, cfg.train, train_layer(cfg, out / "bc-model"))
@@ -167,6 +180,7 @@ def warm_start(cfg: DemoConfig, out: Path, timings: dict[str, float]) -> dict[st
     )
     with _threads(train_config.cpu_threads), _step(timings, "behaviour cloning"):
         samples = demonstration_samples(experts, learner.tokenizer, prompt)
+        text_losses = behaviour_clone(learner, every_token(samples), d.lm_epochs, seed=d.seed)
         losses = behaviour_clone(learner, samples, d.bc_epochs, seed=d.seed)
         learner.save(str(out / "bc-model"), merged=True)
     adapters = sum(p.numel() for p in learner.model.parameters() if p.requires_grad) if learner.lora else 0
@@ -178,10 +192,12 @@ def warm_start(cfg: DemoConfig, out: Path, timings: dict[str, float]) -> dict[st
     if learner.lora:
         model_note += f", cloned through LoRA adapters of rank {settings.lora_rank} ({adapters:,} parameters)"
     split = train_config.eval.split
+    text = {"next-token NLL of the whole text by epoch": ", ".join(f"{x:.3f}" for x in text_losses)}
     return {
         "expert episodes": f"{len(experts)} ({sum(len(t.steps) for t in experts)} steps)",
         "model": model_note,
         f"zero-shot {split} success": f"{zero_shot.success_rate:.1%} ({zero_shot.episodes} episodes)",
+        **(text if text_losses else {}),
         "behaviour cloning NLL by epoch": ", ".join(f"{x:.3f}" for x in losses),
     }
 

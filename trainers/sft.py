@@ -106,6 +106,21 @@ def demonstration_samples(
     return samples
 
 
+def every_token(samples: Sequence[Sample]) -> list[Sample]:
+    """The same sequences with every token after the first trained (prompts included): plain
+    language modelling of the episodes' text.
+
+    Example:
+        >>> every_token([Sample([5, 6, 7], [0.0, 0.0, 1.0], [0.0] * 3, [0.0] * 3)])[0].action_mask
+        [0.0, 1.0, 1.0]
+    """
+    out = []
+    for s in samples:
+        n = len(s)
+        out.append(Sample(s.input_ids, [0.0] + [1.0] * (n - 1), [0.0] * n, [0.0] * n))
+    return out
+
+
 def behaviour_clone(learner: Any, samples: Sequence[Sample], epochs: int, seed: int = 0) -> list[float]:
     """Train ``learner`` on ``samples`` for ``epochs`` passes; the mean NLL of each pass.
 

@@ -112,3 +112,15 @@ def test_warm_start_keeps_each_single_tokens_match_one_token(tmp_path) -> None:
     assert len(clicks) == 2
     for click in clicks:
         assert tokenizer.tokenize(click)[-2:] == [click[6:-1], "]"]
+
+
+def test_lm_epochs_train_every_token_of_the_text_before_cloning(tmp_path) -> None:
+    cfg = DemoConfig.model_validate({**TOY, "demo": {**TOY["demo"], "lm_epochs": 3, "bc_epochs": 1}})
+    notes = warm_start(cfg, tmp_path / "out", {})
+    text = [float(x) for x in notes["next-token NLL of the whole text by epoch"].split(", ")]
+    assert len(text) == 3 and text[2] < text[0]  # the prompts' tokens are learnt too
+    assert len(notes["behaviour cloning NLL by epoch"].split(", ")) == 1
+    plain = warm_start(DemoConfig.model_validate(TOY), tmp_path / "plain", {})
+    assert (
+        "next-token NLL of the whole text by epoch" not in plain and "behaviour cloning NLL by epoch" in plain
+    )
