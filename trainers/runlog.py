@@ -78,7 +78,7 @@ def rollout_metrics(result: Any) -> dict[str, Any]:
         "invalid": s.invalid_action_rate,
         "failed": s.failed,
         "failure_kinds": s.failure_kinds,
-        "env_steps": sum(len(traj.steps) for traj in result.trajectories),
+        "env_steps": s.env_steps,  # a search's branches included
         "policy_version": min((t.policy_version or 0 for t in result.trajectories), default=0),
     }
 

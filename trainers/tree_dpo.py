@@ -279,7 +279,6 @@ class TreeDPO:
         gaps = np.subtract(rows["chosen_q"], rows["rejected_q"]) if len(rows) else np.zeros(1)
         return {
             **rollout_metrics(RolloutResult(trajectories, summarize(trajectories, search_s, env_steps))),
-            "env_steps": env_steps,  # every step the search took, branches included
             "branching": env_steps / max(committed, 1),
             "nodes": float(np.mean([r.nodes for r in results])),
             "pairs": len(rows),
