@@ -20,7 +20,11 @@ the 1-minute load average before and after the run.
 whose every step first sleeps D seconds (simulated tool-call latency), each env
 on a thread worker of its own (the iteration's envs wait on their tools at once).
 
+``--set KEY=VALUE`` changes a setting of every run (sync and async alike), as
+``agentgym train --set`` does, e.g. ``--set optim.lr=0.00015``.
+
     python benchmarks/async_training.py [--seeds 3] [--staleness 1 2] [--iterations 20] [--step-delay-s 0.2]
+        [--set optim.lr=0.00015]
 """
 
 from __future__ import annotations
@@ -49,6 +53,9 @@ def main() -> None:
     parser.add_argument(
         "--step-delay-s", type=float, default=0.0, help="Simulated latency of every env step (0: none)."
     )
+    parser.add_argument(
+        "--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help="A setting of every run."
+    )
     args = parser.parse_args()
 
     demo = load_demo_config(CONFIGS / "demo_guess.yaml")
@@ -60,11 +67,17 @@ def main() -> None:
         layer["env"] = SLOW_GUESS
         layer["env_kwargs"] = {**layer["env_kwargs"], "step_delay_s": args.step_delay_s}
         layer["rollout"] = {"num_workers": envs}
-    print(f"runs in {root}; env {layer['env']} {layer['env_kwargs']}")
+    print(f"runs in {root}; env {layer['env']} {layer['env_kwargs']}; settings {args.sets}")
     rows: list[tuple[int, int, float, int, float, float]] = []  # K, seed, wall s, steps, valid, train
     for seed in range(args.seeds):
         for k in [0, *args.staleness]:
-            sets = [f"seed={seed}", f"async_staleness={k}", f"iterations={args.iterations}", "progress=false"]
+            sets = [
+                f"seed={seed}",
+                f"async_staleness={k}",
+                f"iterations={args.iterations}",
+                "progress=false",
+                *args.sets,
+            ]
             config = build_config(demo.algorithm, demo.train, layer, sets)
             run = root / f"k{k}-seed{seed}"
             load = os.getloadavg()[0]
@@ -76,14 +89,17 @@ def main() -> None:
             steps, trained = train[-1]["env_steps_total"], statistics.mean(r["success"] for r in train[-5:])
             rows.append((k, seed, wall, steps, summary.success_rate, trained))
             split = {key: sum(r.get(key, 0.0) for r in train) for key in SIDES}
-            split["eval"] = sum(r["wall_time_s"] for r in records if r["kind"] == "eval")
+            evals = [r for r in records if r["kind"] == "eval"]
+            split["eval"] = sum(r["wall_time_s"] for r in evals)
+            curve = " ".join(f"{r['iteration']}:{r['success_rate']:.0%}" for r in evals)
             print(
                 f"K={k} seed={seed}: {wall:.1f} s, {steps} env steps, "
                 f"valid success {summary.success_rate:.1%}, training success {trained:.1%}; "
                 f"learner: wait {split['rollout_s']:.1f} s, "
                 f"update {split['update_s']:.1f} s, eval {split['eval']:.1f} s; generator: play "
                 f"{split['generate_s']:.1f} s, idle {split['generator_idle_s']:.1f} s, overhead "
-                f"{split['generator_overhead_s']:.1f} s; load {load:.1f} -> {os.getloadavg()[0]:.1f}",
+                f"{split['generator_overhead_s']:.1f} s; load {load:.1f} -> {os.getloadavg()[0]:.1f}; "
+                f"valid by iteration {curve}",
                 flush=True,
             )
 
