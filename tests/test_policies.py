@@ -136,6 +136,24 @@ def test_make_policy_errors(spec: str, message: str) -> None:
         make_policy(spec)
 
 
+def test_a_saved_tiny_model_loads_with_the_tokenizer_it_was_trained_with(tmp_path: Path) -> None:
+    # transformers loads any saved Qwen2-shaped model's tokenizer as Qwen2Tokenizer, which
+    # rebuilds its own pre-tokenizer (single digits); ours must split the same way or a
+    # reloaded model reads "Guess 16" as other ids than it was trained on.
+    from agentgym.policies.tiny import tiny_model
+
+    texts = [f"Too high. guess {n}, it's café\n\nclick[b07zz1ab2c] <|end|>" for n in range(1, 40)]
+    model, tok = tiny_model(texts, vocab_size=300, single_tokens=r"b0[0-9a-z]{8}", seed=0)
+    model.save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    loaded = load_model(str(tmp_path))[1]
+    probes = [*texts, "guess 1234567  x\t\r\n", "ÿ naïve café"]
+    assert [loaded(t)["input_ids"] for t in probes] == [tok(t)["input_ids"] for t in probes]
+    chat = [{"role": "user", "content": texts[15]}, {"role": "assistant", "content": "guess 16"}]
+    assert loaded.apply_chat_template(chat) == tok.apply_chat_template(chat)
+    assert (loaded.pad_token_id, loaded.eos_token_id) == (tok.pad_token_id, tok.eos_token_id)
+
+
 def test_single_tokens_keep_each_match_one_token_through_save_and_load(tmp_path: Path) -> None:
     from agentgym.policies.tiny import tiny_model, train_tokenizer
 

@@ -23,6 +23,15 @@ SPECIAL_TOKENS = ["<|pad|>", "<|end|>", "<|system|>", "<|user|>", "<|assistant|>
 def train_tokenizer(texts: Iterable[str], vocab_size: int = 512, single_tokens: str | None = None) -> Any:
     """A byte-level BPE ``PreTrainedTokenizerFast`` trained on ``texts``, with a chat template.
 
+    The vocabulary is learned on byte-level words (a space joins the word after
+    it); the tokenizer returned then splits text as Qwen2's does (NFC, then
+    words, single digits and punctuation runs, then bytes). transformers loads
+    a saved Qwen2-shaped model's tokenizer as ``Qwen2Tokenizer``, which rebuilds
+    that pipeline around the saved vocabulary, so this tokenizer and the one
+    :func:`~agentgym.policies.hf.load_model` loads give the same ids. (Learning
+    the vocabulary on Qwen2's split instead gave the demo a weaker warm start:
+    held-out 18.8% → 20.3% against 20.3% → 26.6%, one run each.)
+
     ``single_tokens`` is a regular expression: every distinct match in ``texts``
     becomes one token of its own, beyond ``vocab_size`` (for example WebShop's
     product ids, ``b0[0-9a-z]{8}``: random strings that BPE cuts into many
@@ -39,16 +48,25 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 512, single_tokens: 
     tokenizers = require("tokenizers", extra="train")
     transformers = require("transformers", extra="train")
     texts = list(texts)
+    pre = tokenizers.pre_tokenizers
     bpe = tokenizers.Tokenizer(tokenizers.models.BPE())
-    bpe.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.pre_tokenizer = pre.ByteLevel(add_prefix_space=False)
     bpe.decoder = tokenizers.decoders.ByteLevel()
     trainer = tokenizers.trainers.BpeTrainer(
         vocab_size=vocab_size,
         special_tokens=SPECIAL_TOKENS,
-        initial_alphabet=tokenizers.pre_tokenizers.ByteLevel.alphabet(),
+        initial_alphabet=pre.ByteLevel.alphabet(),
         show_progress=False,
     )
     bpe.train_from_iterator(texts, trainer=trainer)
+    qwen2 = require("transformers.models.qwen2.tokenization_qwen2", extra="train")
+    bpe.normalizer = tokenizers.normalizers.NFC()
+    bpe.pre_tokenizer = pre.Sequence(
+        [
+            pre.Split(tokenizers.Regex(qwen2.PRETOKENIZE_REGEX), behavior="isolated"),
+            pre.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
     if single_tokens is not None:
         pattern = re.compile(single_tokens)
         words = sorted({word for text in texts for word in pattern.findall(text)})
