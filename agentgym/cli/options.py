@@ -104,10 +104,12 @@ def model_options(defaults: BaseModel, *, skip: Collection[str] = ()) -> Callabl
 def changed_options(config: BaseModel, defaults: BaseModel) -> list[str]:
     """The options of :func:`model_options` whose value in ``config`` differs from ``defaults``.
 
+    A switch turned off is named as it was typed (``--no-progress``).
+
     Example:
         >>> from agentgym.rollout import RolloutConfig
-        >>> changed_options(RolloutConfig(num_envs=2, prompt={"history": 1}), RolloutConfig())
-        ['--num-envs', '--history']
+        >>> changed_options(RolloutConfig(num_envs=2, prompt={"history": 1}, progress=False), RolloutConfig())
+        ['--num-envs', '--history', '--no-progress']
     """
     out = []
     for path, _, value in _leaves(defaults, (), set()):
@@ -115,7 +117,8 @@ def changed_options(config: BaseModel, defaults: BaseModel) -> list[str]:
         for key in path:
             node = getattr(node, key)
         if node != value:
-            out.append("--" + path[-1].replace("_", "-"))
+            off = isinstance(node, bool) and not node
+            out.append(("--no-" if off else "--") + path[-1].replace("_", "-"))
     return out
 
 

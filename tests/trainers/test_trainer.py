@@ -79,6 +79,8 @@ def test_gigpo_run_trains_logs_and_checkpoints(tiny_model_dir, guess_kwargs, tmp
     assert cli.exit_code == 1 and "is a training run" in str(cli.exception)
     cli = CliRunner().invoke(app, ["eval", str(run), "--history", "1", "--max-new-tokens", "3"])
     assert cli.exit_code == 1 and cli.exception.hint == "drop --history, --max-new-tokens"
+    cli = CliRunner().invoke(app, ["eval", str(run), "--no-progress"])  # named as typed
+    assert cli.exit_code == 1 and cli.exception.hint == "drop --no-progress"
 
 
 @pytest.mark.parametrize("algorithm", ["grpo", "rloo"])
