@@ -151,7 +151,8 @@ def _command(algorithm: str) -> Callable[..., None]:
             min=0,
             metavar="K",
             help="Roll out the next iterations while one trains, at most K updates behind "
-            "(the config key async_staleness; 0 is synchronous).",
+            "(the config key async_staleness; 0 is synchronous). Old samples push like a larger "
+            "step: lower optim.lr.",
         ),
         rollout: str = typer.Option(
             None,

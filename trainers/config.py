@@ -233,7 +233,8 @@ class TrainConfig(_Section):
         ge=0,
         le=16,
         description="K: play the next iterations' episodes while the current one trains, with "
-        "weights at most K updates old (decoupled PPO loss); 0 is synchronous.",
+        "weights at most K updates old (decoupled PPO loss); 0 is synchronous. Old samples push "
+        "like a larger step: lower optim.lr (docs/results.md, asynchronous GiGPO).",
     )
     checkpoint_every: int = Field(5, ge=1, description="Iterations between checkpoints.")
     keep_checkpoints: int = Field(2, ge=1, description="Checkpoints kept on disk.")
