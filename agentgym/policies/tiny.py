@@ -30,7 +30,7 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 512, single_tokens: 
     that pipeline around the saved vocabulary, so this tokenizer and the one
     :func:`~agentgym.policies.hf.load_model` loads give the same ids. (Learning
     the vocabulary on Qwen2's split instead gave the demo a weaker warm start:
-    held-out 18.8% → 20.3% against 20.3% → 26.6%, one run each.)
+    docs/results.md, "The demo again".)
 
     ``single_tokens`` is a regular expression: every distinct match in ``texts``
     becomes one token of its own, beyond ``vocab_size`` (for example WebShop's
