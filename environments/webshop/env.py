@@ -87,7 +87,8 @@ class WebShopEnv(TextEnv):
     ) -> None:
         super().__init__(max_steps=max_steps, max_action_length=4096, render_mode=render_mode)
         if expert not in get_args(Expert):
-            raise ConfigError(f"unknown WebShop expert {expert!r}: use 'title' or 'instruction'")
+            names = " or ".join(repr(name) for name in get_args(Expert))
+            raise ConfigError(f"unknown WebShop expert {expert!r}: use {names}")
         self.expert = expert
         try:
             self.config = StoreConfig(**store)
