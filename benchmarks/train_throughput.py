@@ -22,7 +22,9 @@ measurement is also given in process CPU time: on a shared, loaded machine the
 wall time is mostly waiting for a core, and the CPU time is what the step costs.
 A breakdown row times the reference model's forward pass (the KL term's
 log-probs) on the update's micro-batches: the one pass a plain step has no
-counterpart for.
+counterpart for. With ``--epochs E`` each update passes E times over the samples
+(one optimizer step per pass) and the plain baseline takes E steps; the reference
+pass is made in the first epoch only.
 
     python benchmarks/train_throughput.py --device cpu --model-size tiny
     python benchmarks/train_throughput.py --device cuda --model-size 0.5b
@@ -161,6 +163,9 @@ def main() -> None:
     parser.add_argument("--micro-batch", type=int)
     parser.add_argument("--batch", type=int, help="Prompts per generation batch.")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default).")
+    parser.add_argument(
+        "--epochs", type=int, default=1, help="Passes over the samples per update (optim.epochs)."
+    )
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     n, prompt, response, micro, batch = DEFAULTS[args.model_size]
@@ -172,7 +177,7 @@ def main() -> None:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
     rng = np.random.default_rng(0)
 
-    optim = OptimSettings(lr=1e-6, micro_batch_size=micro)
+    optim = OptimSettings(lr=1e-6, micro_batch_size=micro, epochs=args.epochs)
     if args.model_size in OFFLINE:
         learner = Learner(ModelSettings(name_or_path=OFFLINE[args.model_size], device=args.device), optim)
         described = f"'{args.model_size}' (offline model)"
@@ -187,13 +192,20 @@ def main() -> None:
     precision = "bf16 autocast" if learner.bf16 else "fp32"
     print(f"model: {described}, {params / 1e6:.1f}M parameters, {precision}")
     print(
-        f"training: {n} samples x ({prompt} prompt + {response} reply tokens), micro-batch {micro}; "
+        f"training: {n} samples x ({prompt} prompt + {response} reply tokens), micro-batch {micro}, "
+        f"{args.epochs} epoch(s) per update; "
         f"generation: {batch} prompts of {prompt} tokens, {response} new tokens\n"
     )
 
     data = samples(n, prompt, response, vocab, rng)
     objective = ClippedObjective(PolicyLossSettings())
-    ours = timed(lambda: learner.update(data, objective, rng), device, args.repeats)
+
+    def update() -> None:
+        for sample in data:  # the learner keeps the reference's log-probs on a sample it has seen
+            sample.ref_logprobs = None
+        learner.update(data, objective, rng)
+
+    ours = timed(update, device, args.repeats)
 
     def reference_pass() -> None:
         for batch in learner.batches(data):
@@ -205,18 +217,19 @@ def main() -> None:
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-6)
 
     def plain_step() -> None:
-        optimizer.zero_grad(set_to_none=True)
         model.train()
-        for start in range(0, n, micro):
-            ids = torch.tensor([s.input_ids for s in data[start : start + micro]], device=device)
-            with learner.autocast():
-                loss = model(input_ids=ids, labels=ids).loss
-            loss.backward()
-        optimizer.step()
+        for _ in range(args.epochs):
+            optimizer.zero_grad(set_to_none=True)
+            for start in range(0, n, micro):
+                ids = torch.tensor([s.input_ids for s in data[start : start + micro]], device=device)
+                with learner.autocast():
+                    loss = model(input_ids=ids, labels=ids).loss
+                loss.backward()
+            optimizer.step()
         model.eval()
 
     plain = timed(plain_step, device, args.repeats)
-    tokens = n * (prompt + response)
+    tokens = n * (prompt + response) * args.epochs
 
     policy = TransformersPolicy(model, learner.tokenizer, seed=0)
     prompts = [rng.integers(10, min(vocab, len(learner.tokenizer)), prompt).tolist() for _ in range(batch)]

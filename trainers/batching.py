@@ -99,7 +99,9 @@ class Sample:
     ``version`` is the number of updates the sampling weights had had;
     ``behaviour_logprobs`` are the sampling policy's log-probs when it is older
     than the proximal policy of ``old_logprobs`` (see :func:`mark_stale`).
-    Samples sharing a ``group`` (a preference pair, a search group) are kept in
+    ``ref_logprobs`` are the reference model's, kept by the learner after its
+    first pass over the sample (the reference never changes, so later epochs
+    reuse them). Samples sharing a ``group`` (a preference pair, a search group) are kept in
     one micro-batch and one mini-batch.
     """
 
@@ -110,6 +112,7 @@ class Sample:
     group: str | None = None
     version: int | None = None
     behaviour_logprobs: list[float] | None = None
+    ref_logprobs: list[float] | None = None
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -245,6 +248,8 @@ class TokenBatch:
     advantages: Any
     behaviour_logprobs: Any = None
     """None when no sample has behaviour log-probs of its own (all from the proximal policy)."""
+    ref_logprobs: Any = None
+    """None unless every sample has reference log-probs already."""
 
 
 def collate(samples: Sequence[Sample], pad_id: int, device: Any = "cpu") -> TokenBatch:
@@ -276,5 +281,8 @@ def collate(samples: Sequence[Sample], pad_id: int, device: Any = "cpu") -> Toke
             [s.behaviour_logprobs or s.old_logprobs or [0.0] * len(s) for s in samples], 0.0, torch.float32
         )
         if any(s.behaviour_logprobs is not None for s in samples)
+        else None,
+        ref_logprobs=pad([s.ref_logprobs or [] for s in samples], 0.0, torch.float32)
+        if all(s.ref_logprobs is not None for s in samples)
         else None,
     )

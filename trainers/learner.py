@@ -389,7 +389,9 @@ class Learner:
         :func:`.batching.mark_stale`) get them from the weights before the
         update: those of the first optimizer step from that step's own forward
         pass, the others from a forward pass before it (with one step per
-        update, as verl's ``on_policy`` case, no pass is done twice).
+        update, as verl's ``on_policy`` case, no pass is done twice). The
+        reference model's log-probs are computed once per sample and kept on
+        it (``Sample.ref_logprobs``), so epochs after the first skip that pass.
         """
         units = sample_units(samples)
         offset, sizes = self.ranks.concat([len(u) for u in units])
@@ -419,7 +421,7 @@ class Learner:
         self.optimizer.zero_grad(set_to_none=True)
         for chunk in self._micro_batches(mini):
             batch = collate(chunk, self.pad_id, self.device)
-            ref = self.logprobs(batch, reference=True)[0] if objective.needs_reference else None
+            ref = self._reference_logprobs(chunk, batch) if objective.needs_reference else None
             logprobs, entropy = self.logprobs(batch, entropy=objective.needs_entropy)
             if any(s.old_logprobs is None for s in chunk):  # the first step: weights not yet moved
                 _keep_old_logprobs(chunk, batch, logprobs.detach())
@@ -438,6 +440,16 @@ class Learner:
         self.optimizer.step()
         self.scheduler.step()  # a finite gradient clipped to grad_clip keeps every weight finite
         return stats
+
+    def _reference_logprobs(self, samples: Sequence[Sample], batch: TokenBatch) -> torch.Tensor:
+        """The reference's log-probs of ``batch``, computed once per sample and kept on it."""
+        if batch.ref_logprobs is not None:
+            return batch.ref_logprobs
+        ref = self.logprobs(batch, reference=True)[0]
+        width = ref.shape[1]
+        for i, s in enumerate(samples):
+            s.ref_logprobs = ref[i, width - len(s) :].tolist()
+        return ref
 
     def _require_finite(self, what: str, value: float) -> None:
         """Stop training, before the weights change, once ``value`` is inf or NaN."""

@@ -70,6 +70,23 @@ def test_update_moves_the_policy_but_not_the_reference(tiny_model_dir, rollout) 
     assert not torch.allclose(now, ref_after)
 
 
+def test_the_reference_runs_once_per_sample_across_epochs(tiny_model_dir, rollout) -> None:
+    # The reference never changes, so its log-probs are computed in the first epoch and
+    # kept on the samples; later epochs (other micro-batches, other widths) reuse them.
+    learner = _learner(tiny_model_dir, micro_batch_size=3, epochs=3, mini_batch_size=4)
+    samples = step_samples(rollout, _advantages(rollout))
+    rows: list[int] = []
+    learner.reference.register_forward_hook(
+        lambda _m, args, kw, _o: rows.append(len(kw["input_ids"])), with_kwargs=True
+    )
+    learner.update(samples, ClippedObjective(PolicyLossSettings()), np.random.default_rng(0))
+    assert sum(rows) == len(samples)
+    for sample in samples:
+        fresh = learner.logprobs(collate([sample], learner.pad_id), reference=True)[0][0]
+        action = torch.tensor(sample.action_mask).bool()
+        assert torch.allclose(torch.tensor(sample.ref_logprobs)[action], fresh[action], atol=1e-6)
+
+
 def test_micro_batches_accumulate_to_the_same_gradient(tiny_model_dir, rollout) -> None:
     # One optimizer step over all samples, in micro-batches of 1 or of all: the same
     # gradient (each micro-batch's loss is divided by the mini-batch's token count).
