@@ -101,8 +101,8 @@ class Sample:
     than the proximal policy of ``old_logprobs`` (see :func:`mark_stale`).
     ``ref_logprobs`` are the reference model's, kept by the learner after its
     first pass over the sample (the reference never changes, so later epochs
-    reuse them). Samples sharing a ``group`` (a preference pair, a search group) are kept in
-    one micro-batch and one mini-batch.
+    reuse them). Samples sharing a ``group`` (a preference pair, a search
+    group) are kept in one micro-batch and one mini-batch.
     """
 
     input_ids: list[int]
