@@ -64,14 +64,20 @@ def played(config: TrainConfig, policy: Policy, episodes: int, search: SearchCon
     }
 
 
-def checkpoints(args: argparse.Namespace) -> list[tuple[str, TrainConfig, str]]:
-    """(name, config, weights folder or ``random``) of ``--model`` and of each run's latest checkpoint."""
-    out = []
+def checkpoints(args: argparse.Namespace) -> list[tuple[str, TrainConfig, str | None]]:
+    """(name, config, weights) of ``--model`` and of each run's latest checkpoint.
+
+    The weights are a checkpoint's folder, ``random``, or None for ``--model``'s
+    folder itself: a plain model (a LoRA warm start is saved merged), played without adapters.
+    """
+    out: list[tuple[str, TrainConfig, str | None]] = []
     if args.model:
         cfg = load_demo_config(args.config)
         train = {k: v for k, v in cfg.train.items() if k != "algo"}
         layer = train_layer(cfg, args.model)  # random: no model is loaded
-        out.append((args.model, build_config("mcts-dpo", train, layer), args.model))
+        layer["model"]["lora_rank"] = 0
+        weights = "random" if args.model == "random" else None
+        out.append((args.model, build_config("mcts-dpo", train, layer), weights))
     for run in map(Path, args.runs):
         checkpoint = latest_checkpoint(run)
         assert checkpoint is not None, f"{run} has no checkpoint"
@@ -79,7 +85,7 @@ def checkpoints(args: argparse.Namespace) -> list[tuple[str, TrainConfig, str]]:
     return out
 
 
-def policy_for(config: TrainConfig, weights: str) -> tuple[Policy, contextlib.AbstractContextManager]:
+def policy_for(config: TrainConfig, weights: str | None) -> tuple[Policy, contextlib.AbstractContextManager]:
     """The checkpoint's policy and the precision context it plays in; ``random``: uniform over the
     admissible actions, from the evaluation sampler's seed."""
     if weights == "random":
