@@ -135,13 +135,14 @@ def main() -> None:
     parser.add_argument("--simulations", type=int, default=4)
     parser.add_argument("--k", type=int, default=3)
     parser.add_argument("--lookahead", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1: run seeds as processes).")
     parser.add_argument("--out", default="runs/test-time-search")
     parser.add_argument("--table", nargs="+", default=None, help="Only print the table of results files.")
     args = parser.parse_args()
     if args.table:
         table([row for path in args.table for row in json.loads(Path(path).read_text())])
         return
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     search = SearchConfig(simulations=args.simulations, k=args.k, lookahead=args.lookahead)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
